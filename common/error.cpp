@@ -1,0 +1,66 @@
+#include "error.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace walferry {
+
+namespace {
+
+struct Entry {
+    ErrorCode code;
+    std::string_view name;
+    int exit;
+};
+
+// The exit status table documented in man/ (EXIT STATUS). 2 is reserved for usage errors,
+// like pg_archivecleanup and CLI11.
+constexpr Entry kCatalogue[] = {
+    {ErrorCode::kUsage, "usage", 2},
+    {ErrorCode::kInvalidName, "invalid name", 3},
+    {ErrorCode::kInvalidLsn, "invalid lsn", 3},
+    {ErrorCode::kInvalidHistory, "invalid history", 3},
+    {ErrorCode::kInvalidWalHeader, "invalid wal header", 3},
+    {ErrorCode::kInvalidContainer, "invalid container", 4},
+    {ErrorCode::kChecksumMismatch, "checksum mismatch", 4},
+    {ErrorCode::kConflict, "conflict", 5},
+    {ErrorCode::kForeignCluster, "foreign cluster", 6},
+    {ErrorCode::kConfig, "config", 7},
+    {ErrorCode::kIo, "io", 8},
+    {ErrorCode::kUnavailable, "unavailable", 9},
+    {ErrorCode::kNotFound, "not found", 1},
+    {ErrorCode::kUnsupported, "unsupported", 10},
+    {ErrorCode::kInternal, "internal", 11},
+};
+
+const Entry& lookup(ErrorCode code) noexcept {
+    for (const auto& e : kCatalogue) {
+        if (e.code == code) return e;
+    }
+    return kCatalogue[std::size(kCatalogue) - 1];
+}
+
+}  // namespace
+
+int exit_code(ErrorCode code) noexcept { return lookup(code).exit; }
+
+std::string_view error_name(ErrorCode code) noexcept { return lookup(code).name; }
+
+std::string error_tag(ErrorCode code) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "WF%03d", static_cast<int>(code));
+    return buf;
+}
+
+std::string errno_text(int err) {
+    char buf[256];
+    // GNU strerror_r returns the message pointer, which may or may not be buf.
+    return strerror_r(err, buf, sizeof buf);
+}
+
+void throw_io(std::string_view what, std::string_view path, int err) {
+    throw Error(ErrorCode::kIo,
+                std::string(what) + " \"" + std::string(path) + "\": " + errno_text(err));
+}
+
+}  // namespace walferry

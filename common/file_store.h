@@ -1,0 +1,32 @@
+// The file:// backend: an archive in a local (or locally mounted) directory.
+#pragma once
+
+#include <string>
+
+#include "store.h"
+
+namespace walferry {
+
+class FileStore final : public Store {
+public:
+    // `dir` must be an absolute path to an existing directory; checked on first use, and a
+    // missing directory is an error (Error(kIo)), never silently created.
+    explicit FileStore(std::string dir);
+
+    std::string describe() const override;
+    bool put(std::string_view name, ByteParts parts) override;
+    std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override;
+    bool get(std::string_view name, const ByteSink& sink) override;
+    std::vector<std::string> list() override;
+    bool remove(std::string_view name) override;
+
+    const std::string& dir() const noexcept { return dir_; }
+
+private:
+    std::string dir_;
+};
+
+// Prefix of temporary files written by put(): ".walferry-tmp.<name>.<random>". list() hides them.
+inline constexpr std::string_view kTempPrefix = ".walferry-tmp.";
+
+}  // namespace walferry

@@ -1,0 +1,53 @@
+// Storage interface: one archive (a flat directory of files) at one location. Implementations:
+// FileStore (file://) here, SftpStore (sftp://) later, and an in-memory one in tests.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace walferry {
+
+struct ObjectStat {
+    std::uint64_t size = 0;
+    std::vector<std::uint8_t> head;  // the first min(size, head_bytes) bytes
+};
+
+using ByteParts = std::span<const std::span<const std::uint8_t>>;
+using ByteSink = std::function<void(std::span<const std::uint8_t>)>;
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // Human-readable location for messages, e.g. "file:///var/lib/pgarchive".
+    virtual std::string describe() const = 0;
+
+    // Stores the concatenation of `parts` under `name` durably: a temporary name in the same
+    // directory, data synced, then published under `name` without ever replacing an existing
+    // file, then the directory synced. Returns false (and leaves everything as it was) if `name`
+    // already exists. Throws Error on failure; a failure never leaves a partial file under `name`.
+    virtual bool put(std::string_view name, ByteParts parts) = 0;
+
+    // Size and first bytes of `name`, or nullopt if it does not exist.
+    virtual std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) = 0;
+
+    // Streams the whole content of `name` into `sink`. Returns false if it does not exist.
+    virtual bool get(std::string_view name, const ByteSink& sink) = 0;
+
+    // Names of the files at the root, walferry's temporary files and subdirectories excluded.
+    virtual std::vector<std::string> list() = 0;
+
+    // Removes `name`; returns false if it did not exist.
+    virtual bool remove(std::string_view name) = 0;
+};
+
+// Throws Error(kInvalidName) unless `name` is a plain file name a store may hold: 1..255 bytes,
+// no '/', no NUL, not "." or "..", not starting with '.' (reserved for temporary files).
+void check_object_name(std::string_view name);
+
+}  // namespace walferry
