@@ -44,6 +44,18 @@ const Entry& lookup(ErrorCode code) noexcept {
 
 int exit_code(ErrorCode code) noexcept { return lookup(code).exit; }
 
+int fetch_exit_code(ErrorCode code, bool recovery_mode) noexcept {
+    switch (code) {
+        case ErrorCode::kUsage:
+        case ErrorCode::kInvalidName:
+            return exit_code(code);
+        case ErrorCode::kNotFound:
+            return 1;
+        default:
+            return recovery_mode ? kExitStopRecovery : 1;
+    }
+}
+
 std::string_view error_name(ErrorCode code) noexcept { return lookup(code).name; }
 
 std::string error_tag(ErrorCode code) {

@@ -38,8 +38,15 @@ private:
 };
 
 // Exit status of walferry-push and walferry-cleanup for an error (always 1..125, as
-// archive_command requires). walferry-fetch maps statuses itself (see fetch_exit.h).
+// archive_command requires).
 int exit_code(ErrorCode code) noexcept;
+
+// Exit status of walferry-fetch (restore_command). PostgreSQL reads 1..125 as "not available,
+// go on" and anything above 125 as "stop recovery". Usage errors and invalid names keep their
+// codes; every other failure is 1 in standby mode (the server asks again later) and 255 in
+// targeted recovery, where "go on" would end recovery early at the wrong point.
+int fetch_exit_code(ErrorCode code, bool recovery_mode) noexcept;
+inline constexpr int kExitStopRecovery = 255;
 
 // "WF008" for kConflict.
 std::string error_tag(ErrorCode code);

@@ -1,0 +1,103 @@
+#include "fetch.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "config.h"
+#include "error.h"
+#include "open_store.h"
+#include "restore_file.h"
+#include "tool_main.h"
+
+namespace walferry {
+
+namespace {
+
+constexpr std::string_view kTool = "walferry-fetch";
+
+bool transient(ErrorCode code) { return code == ErrorCode::kUnavailable; }
+
+// One source, with retries (exponential backoff) for transient errors only; not-found and
+// damaged copies are answers, not accidents, and are never retried.
+RestoreOutcome restore_with_retries(const Destination& source, const WalName& name,
+                                    const FetchOptions& options, const FetchSettings& settings) {
+    int delay_ms = settings.retry_delay_ms;
+    for (int attempt = 0;; ++attempt) {
+        try {
+            auto store = open_store(source);
+            return restore_file(*store, name, options.target_path);
+        } catch (const Error& e) {
+            if (!transient(e.code()) || attempt >= settings.retries) throw;
+            if (options.verbose) print_error(kTool, std::string(e.what()) + "; retrying");
+            std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+            delay_ms *= 2;
+        }
+    }
+}
+
+}  // namespace
+
+RecoveryMode resolve_mode(RecoveryMode requested, const std::string& cwd) {
+    if (requested != RecoveryMode::kAuto) return requested;
+    struct stat st {};
+    std::string signal = cwd + "/standby.signal";
+    return ::stat(signal.c_str(), &st) == 0 ? RecoveryMode::kStandby : RecoveryMode::kRecovery;
+}
+
+int run_fetch(const FetchOptions& options, bool& recovery_mode) {
+    const std::string cwd = current_directory();
+    recovery_mode = resolve_mode(options.mode, cwd) == RecoveryMode::kRecovery;
+    WalName name = parse_wal_name(options.wal_file);
+    if (name.compressed) {
+        throw Error(ErrorCode::kInvalidName, "\"" + options.wal_file +
+                                                 "\" is an archived file name (.zst); give the "
+                                                 "name PostgreSQL asks for (%f)");
+    }
+    Config config = load_config(options.config_path, cwd);
+    std::vector<Destination> sources = destinations_from(options.sources, config, cwd, "source");
+    if (options.sources.empty()) {
+        // Local copies first: cheapest, and usually the freshest on a standby.
+        std::stable_partition(sources.begin(), sources.end(), [](const Destination& d) {
+            return d.location.scheme == Location::Scheme::kFile;
+        });
+    }
+
+    int failures = 0;
+    ErrorCode failure_code = ErrorCode::kNotFound;
+    for (const Destination& source : sources) {
+        try {
+            if (restore_with_retries(source, name, options, config.fetch) ==
+                RestoreOutcome::kRestored) {
+                if (options.verbose) {
+                    std::fprintf(stderr, "%s: restored %s from %s\n", kTool.data(),
+                                 options.wal_file.c_str(), source.location.url().c_str());
+                }
+                return 0;
+            }
+            if (options.verbose) {
+                std::fprintf(stderr, "%s: %s not in %s\n", kTool.data(), options.wal_file.c_str(),
+                             source.location.url().c_str());
+            }
+        } catch (const Error& e) {
+            // Said at once, so the log shows a damaged copy even when another source has a good one.
+            print_error(kTool, std::string(e.what()) + " (" + error_tag(e.code()) + ")");
+            ++failures;
+            if (failure_code == ErrorCode::kNotFound) failure_code = e.code();
+        }
+    }
+    if (failures > 0) {
+        throw Error(failure_code,
+                    "no usable copy of \"" + options.wal_file + "\" in " +
+                        std::to_string(sources.size()) + " source(s); " +
+                        (recovery_mode ? "stopping recovery rather than ending it early"
+                                       : "standby mode: the server will ask again"));
+    }
+    return 1;  // Not archived (yet): normal, and said only with -v.
+}
+
+}  // namespace walferry

@@ -1,0 +1,20 @@
+// Getting one archived file from one source into place at %p.
+#pragma once
+
+#include <string>
+
+#include "store.h"
+#include "wal_name.h"
+
+namespace walferry {
+
+enum class RestoreOutcome { kRestored, kNotFound };
+
+// Streams "<name>.zst" from `store`, decompressing into a temporary file next to `target_path`
+// while hashing, and renames it to `target_path` only when the size and SHA-256 match the
+// metadata (and, for segments, the size is a valid wal_segment_size). Not there ->
+// kNotFound. A damaged copy -> Error(kChecksumMismatch / kInvalidContainer); on any failure the
+// temporary file is removed and `target_path` is left as it was.
+RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path);
+
+}  // namespace walferry

@@ -1,0 +1,47 @@
+#include "publish.h"
+
+#include "error.h"
+
+namespace walferry {
+
+namespace {
+
+// nullopt if the store has no file under the name; otherwise whether it is identical.
+std::optional<PublishOutcome> compare_stored(Store& store, const PreparedWal& wal,
+                                             const std::string& stored_name) {
+    std::optional<ObjectStat> stat = store.stat(stored_name, kMetaReadSize);
+    if (!stat) return std::nullopt;
+    ContainerMeta stored;
+    try {
+        std::size_t frame_size = 0;
+        stored = decode_meta_frame(stat->head, frame_size);
+    } catch (const Error& e) {
+        throw Error(ErrorCode::kInvalidContainer,
+                    "\"" + stored_name + "\" already exists in " + store.describe() +
+                        " but is not readable (" + e.what() + "); left untouched");
+    }
+    const ContainerMeta& ours = wal.file.meta;
+    if (stored.sha256 != ours.sha256 || stored.raw_size != ours.raw_size || stored.name != ours.name) {
+        throw Error(ErrorCode::kConflict,
+                    "\"" + stored_name + "\" already exists in " + store.describe() +
+                        " with different content: stored sha256 " + to_hex(stored.sha256) +
+                        ", new sha256 " + to_hex(ours.sha256) + "; left untouched");
+    }
+    return PublishOutcome::kAlreadyPresent;
+}
+
+}  // namespace
+
+PublishOutcome publish(Store& store, const PreparedWal& wal) {
+    if (wal.cluster) ensure_archive_info(store, *wal.cluster);
+    const std::string stored_name = wal.name.archive_file_name();
+    if (auto outcome = compare_stored(store, wal, stored_name)) return *outcome;
+    const std::span<const std::uint8_t> parts[] = {wal.file.meta_frame, wal.file.payload};
+    if (store.put(stored_name, parts)) return PublishOutcome::kStored;
+    // Another pusher published the name between our stat and put: compare with what won.
+    if (auto outcome = compare_stored(store, wal, stored_name)) return *outcome;
+    throw Error(ErrorCode::kInternal,
+                "\"" + stored_name + "\" vanished from " + store.describe() + " while pushing");
+}
+
+}  // namespace walferry

@@ -1,0 +1,113 @@
+#include "wal_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "error.h"
+#include "timeline_history.h"
+#include "unique_fd.h"
+#include "wal_page_header.h"
+
+namespace walferry {
+
+namespace {
+
+constexpr std::size_t kReadChunk = 1 << 20;
+
+std::string_view base_name(std::string_view path) {
+    std::size_t slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// read() until `buf` is full or end of file; returns the bytes read.
+std::size_t read_full(int fd, std::uint8_t* buf, std::size_t len, const std::string& path) {
+    std::size_t got = 0;
+    while (got < len) {
+        ssize_t n = ::read(fd, buf + got, len - got);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_io("cannot read", path, errno);
+        }
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    return got;
+}
+
+void check_segment(const std::string& path, const WalName& name, std::span<const std::uint8_t> head,
+                   std::uint64_t file_size, PreparedWal& out, ContainerMeta& meta) {
+    WalPageHeader header;
+    try {
+        header = parse_wal_page_header(head);
+        check_header_matches_name(header, name);
+    } catch (const Error& e) {
+        throw Error(e.code(), "\"" + path + "\": " + e.what());
+    }
+    if (file_size != header.seg_size) {
+        throw Error(ErrorCode::kInvalidWalHeader,
+                    "\"" + path + "\" has " + std::to_string(file_size) +
+                        " bytes but its header says wal_segment_size is " +
+                        std::to_string(header.seg_size));
+    }
+    out.cluster = ArchiveInfo{header.sysid, header.pg_major, header.seg_size};
+    meta.sysid = header.sysid;
+    meta.tli = header.tli;
+    meta.pg_major = header.pg_major;
+}
+
+}  // namespace
+
+PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& options) {
+    PreparedWal out;
+    out.name = parse_wal_name(base_name(path));
+    if (out.name.compressed) {
+        throw Error(ErrorCode::kInvalidName,
+                    "\"" + path + "\" is an archived file name (.zst), not a WAL file from pg_wal");
+    }
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_io("cannot open", path, errno);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
+    if (!S_ISREG(st.st_mode)) {
+        throw Error(ErrorCode::kIo, "\"" + path + "\" is not a regular file");
+    }
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+
+    ContainerMeta meta;
+    meta.name = out.name.wal_file_name();
+    ContainerWriter writer(options);
+    std::vector<std::uint8_t> buf(kReadChunk);
+    std::string history_text;
+    bool first = true;
+    for (;;) {
+        std::size_t n = read_full(fd.get(), buf.data(), buf.size(), path);
+        if (n == 0) break;
+        std::span<const std::uint8_t> chunk(buf.data(), n);
+        if (first && out.name.has_wal_pages()) {
+            check_segment(path, out.name, chunk, static_cast<std::uint64_t>(st.st_size), out, meta);
+        }
+        first = false;
+        if (out.name.kind == WalKind::kHistory) history_text.append(chunk.begin(), chunk.end());
+        writer.feed(chunk);
+    }
+    if (first && out.name.has_wal_pages()) {
+        throw Error(ErrorCode::kInvalidWalHeader, "\"" + path + "\" is empty");
+    }
+    if (out.name.kind == WalKind::kHistory) {
+        try {
+            TimelineHistory::parse(out.name.tli, history_text);
+        } catch (const Error& e) {
+            throw Error(e.code(), "\"" + path + "\": " + e.what());
+        }
+    }
+    out.file = writer.finish(std::move(meta));
+    if (out.name.has_wal_pages() && out.file.meta.raw_size != out.cluster->seg_size) {
+        throw Error(ErrorCode::kIo, "\"" + path + "\" changed size while being read");
+    }
+    return out;
+}
+
+}  // namespace walferry

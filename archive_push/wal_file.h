@@ -1,0 +1,26 @@
+// The work on one WAL file before it goes anywhere: name and header checks, then one pass that
+// reads, hashes and compresses it.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "archive_info.h"
+#include "container.h"
+#include "wal_name.h"
+
+namespace walferry {
+
+struct PreparedWal {
+    WalName name;
+    CompressedFile file;
+    // For segments and .partial files: the cluster they belong to, from the page header.
+    std::optional<ArchiveInfo> cluster;
+};
+
+// Reads `path` and prepares it for storage. Refuses (nothing written anywhere) a name that is not
+// a WAL file name, a segment whose header is invalid or does not match its name or whose size is
+// not the header's wal_segment_size, and a .history file that does not parse.
+PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& options);
+
+}  // namespace walferry

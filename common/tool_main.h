@@ -1,0 +1,29 @@
+// What every walferry binary's main() shares: CLI11 parsing with pg_basebackup-style messages,
+// and turning an Error into one line on stderr plus an exit status.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "error.h"
+
+namespace walferry {
+
+// Prints "<tool>: error: <message>" as one line (embedded newlines become spaces).
+void print_error(std::string_view tool, std::string_view message);
+
+// Parses argv with `app`. Returns -1 when the program should go on; otherwise the exit status
+// to return at once: 0 after --help/--version, 2 after a usage error (one line naming the problem
+// and `Try "<tool> --help" for more information.`).
+int parse_command_line(CLI::App& app, int argc, char** argv);
+
+// Runs `body`; an Error escaping it is printed with print_error and mapped with `exit_for`.
+int run_tool(std::string_view tool, const std::function<int()>& body,
+             const std::function<int(ErrorCode)>& exit_for = exit_code);
+
+// Adds --version printing "<tool> <version>" to `app`.
+void add_version_flag(CLI::App& app, std::string_view tool);
+
+}  // namespace walferry
