@@ -1,0 +1,36 @@
+#include <catch2/catch.hpp>
+
+#include "error.h"
+
+using namespace walferry;
+
+TEST_CASE("every error maps to an archive_command-safe exit status", "[error]") {
+    for (int i = 1; i <= static_cast<int>(ErrorCode::kInternal); ++i) {
+        auto code = static_cast<ErrorCode>(i);
+        CHECK(exit_code(code) >= 1);
+        CHECK(exit_code(code) <= 125);
+        CHECK_FALSE(error_name(code).empty());
+    }
+    CHECK(exit_code(ErrorCode::kUsage) == 2);
+    CHECK(exit_code(ErrorCode::kConflict) == 5);
+    CHECK(error_tag(ErrorCode::kConflict) == "WF008");
+}
+
+TEST_CASE("fetch stops targeted recovery on anything but not-found", "[error]") {
+    CHECK(fetch_exit_code(ErrorCode::kNotFound, true) == 1);
+    CHECK(fetch_exit_code(ErrorCode::kChecksumMismatch, false) == 1);
+    CHECK(fetch_exit_code(ErrorCode::kChecksumMismatch, true) == 255);
+    CHECK(fetch_exit_code(ErrorCode::kUnavailable, true) == 255);
+    CHECK(fetch_exit_code(ErrorCode::kConfig, true) == 255);
+    CHECK(fetch_exit_code(ErrorCode::kUsage, true) == 2);
+    CHECK(fetch_exit_code(ErrorCode::kInvalidName, true) == 3);
+}
+
+TEST_CASE("io errors quote the path and give the OS text", "[error]") {
+    try {
+        throw_io("cannot open", "/x/y", ENOENT);
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::kIo);
+        CHECK(std::string(e.what()) == "cannot open \"/x/y\": No such file or directory");
+    }
+}
