@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "error.h"
+#include "scratch_dir.h"
 #include "test_data.h"
 
 using namespace walferry;
@@ -355,9 +356,8 @@ TEST_CASE("zstd -d restores the original bytes from a stored file", "[container]
         WARN("zstd command not installed; skipped");
         return;
     }
-    char dir[] = "/tmp/walferry-container-test.XXXXXX";
-    REQUIRE(::mkdtemp(dir));
-    std::string stored_path = std::string(dir) + "/000000030000000A000000FF.zst";
+    ScratchDir dir;
+    std::string stored_path = dir / "000000030000000A000000FF.zst";
     Bytes data = test_data::wal_like((1 << 20) + 333, 11);
     CompressedFile file = compress(data, {3, 2});
     {
@@ -377,6 +377,4 @@ TEST_CASE("zstd -d restores the original bytes from a stored file", "[container]
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(restored.size() == data.size());
     CHECK((restored == data));
-    std::remove(stored_path.c_str());
-    ::rmdir(dir);
 }
