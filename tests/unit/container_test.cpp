@@ -252,7 +252,7 @@ bool refused_or_intact(const Bytes& damaged, const Bytes& data, const ContainerM
 }
 
 TEST_CASE("any flipped bit in the payload is detected", "[container]") {
-    Bytes data = test_data::wal_like(40000, 3);
+    Bytes data = test_data::wal_like(8000, 3);
     CompressedFile file = compress(data, {3, 1});
     Bytes stored = stored_bytes(file);
     const std::size_t frame = file.meta_frame.size();
@@ -278,7 +278,7 @@ TEST_CASE("any flipped bit in the payload is detected", "[container]") {
     CompressedFile rfile = compress(random);
     Bytes rstored = stored_bytes(rfile);
     std::mt19937_64 rng(5);
-    for (int i = 0; i < 300; ++i) {
+    for (int i = 0; i < 100; ++i) {
         Bytes damaged = rstored;
         std::size_t at = frame + 5 + rng() % (rstored.size() - frame - 5);
         damaged[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
@@ -288,7 +288,7 @@ TEST_CASE("any flipped bit in the payload is detected", "[container]") {
 }
 
 TEST_CASE("a truncated container is detected at every length", "[container]") {
-    Bytes data = test_data::wal_like(100000, 6);
+    Bytes data = test_data::wal_like(20000, 6);
     Bytes stored = stored_bytes(compress(data));
     for (std::size_t len = 0; len < stored.size(); ++len) {
         Error e = decode_error(Bytes(stored.begin(), stored.begin() + static_cast<long>(len)), 997);
