@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "error.h"
+#include "escape.h"
 
 namespace walferry {
 
@@ -33,22 +34,9 @@ void store_le32(std::vector<std::uint8_t>& out, std::uint32_t v) {
         out.push_back(static_cast<std::uint8_t>(v >> shift));
 }
 
-// Stored metadata may be damaged or hostile: show it printable and bounded.
+// Stored metadata may be damaged or hostile: show it escaped and bounded.
 std::string printable(std::string_view raw) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (char c : raw.substr(0, 80)) {
-        auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f && c != '\\' && c != '"') {
-            out.push_back(c);
-        } else {
-            out += "\\x";
-            out.push_back(kDigits[u >> 4]);
-            out.push_back(kDigits[u & 0x0f]);
-        }
-    }
-    if (raw.size() > 80) out += "...";
-    return out;
+    return escape_bytes(raw, 80);
 }
 
 // Checks magic and length of the frame starting `head` (at least kFrameHeaderSize bytes) and

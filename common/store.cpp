@@ -1,35 +1,14 @@
 #include "store.h"
 
 #include "error.h"
+#include "escape.h"
 
 namespace walferry {
-
-namespace {
-
-// Names reach stores from the command line and from remote listings: show them escaped.
-std::string escaped(std::string_view raw) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (char c : raw.substr(0, 300)) {
-        auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f && c != '\\' && c != '"') {
-            out.push_back(c);
-        } else {
-            out += "\\x";
-            out.push_back(kDigits[u >> 4]);
-            out.push_back(kDigits[u & 0x0f]);
-        }
-    }
-    if (raw.size() > 300) out += "...";
-    return out;
-}
-
-}  // namespace
 
 void check_object_name(std::string_view name) {
     auto refuse = [&](const char* why) {
         throw Error(ErrorCode::kInvalidName,
-                    "invalid archive file name \"" + escaped(name) + "\": " + why);
+                    "invalid archive file name \"" + escape_bytes(name) + "\": " + why);
     };
     if (name.empty()) refuse("empty");
     if (name.size() > 255) refuse("longer than 255 bytes");
