@@ -22,7 +22,8 @@ struct TimelineRange {
 };
 
 enum class SegmentPlacement {
-    kOnPath,    // timeline on the path and the segment overlaps its range: recovery reads it
+    kOnPath,    // timeline on the path, segment starting before its switch point (if any):
+                // recovery along the path reads it, or would have, for segments below its begin
     kDiverged,  // timeline on the path, but the segment starts at or after its switch point
     kUnrelated  // timeline not on the path at all
 };
