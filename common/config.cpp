@@ -35,7 +35,7 @@ public:
     }
 
     std::optional<std::string> text(const toml::table& t, std::string_view key) const {
-        const toml::node* n = t.get(key);
+        const toml::node* n = t.get(leaf(key));
         if (!n) return std::nullopt;
         if (!n->is_string()) fail(key, "must be a string");
         return n->value<std::string>();
@@ -43,7 +43,7 @@ public:
 
     std::optional<std::int64_t> integer(const toml::table& t, std::string_view key, std::int64_t lo,
                                         std::int64_t hi) const {
-        const toml::node* n = t.get(key);
+        const toml::node* n = t.get(leaf(key));
         if (!n) return std::nullopt;
         if (!n->is_integer()) fail(key, "must be an integer");
         std::int64_t v = *n->value<std::int64_t>();
@@ -54,13 +54,15 @@ public:
     }
 
     std::optional<bool> boolean(const toml::table& t, std::string_view key) const {
-        const toml::node* n = t.get(key);
+        const toml::node* n = t.get(leaf(key));
         if (!n) return std::nullopt;
         if (!n->is_boolean()) fail(key, "must be true or false");
         return n->value<bool>();
     }
 
 private:
+    // Keys are passed qualified ("fetch.retries") so that messages name them in full.
+    static std::string_view leaf(std::string_view key) { return key.substr(key.rfind('.') + 1); }
     std::string origin_;
 };
 
@@ -74,13 +76,13 @@ Destination read_destination(const Reader& r, const toml::table& t, std::string_
     r.only_keys(t, "destination.",
                 {"name", "url", "identity", "known_hosts", "accept_new_host_keys"});
     Destination d;
-    auto url = r.text(t, "url");
+    auto url = r.text(t, "destination.url");
     if (!url) r.fail("destination.url", "missing");
     d.location = parse_location(*url, cwd);
-    d.name = r.text(t, "name").value_or(d.location.url());
-    d.identity = expand_home(r.text(t, "identity").value_or(""));
-    d.known_hosts = expand_home(r.text(t, "known_hosts").value_or(""));
-    d.accept_new_host_keys = r.boolean(t, "accept_new_host_keys").value_or(false);
+    d.name = r.text(t, "destination.name").value_or(d.location.url());
+    d.identity = expand_home(r.text(t, "destination.identity").value_or(""));
+    d.known_hosts = expand_home(r.text(t, "destination.known_hosts").value_or(""));
+    d.accept_new_host_keys = r.boolean(t, "destination.accept_new_host_keys").value_or(false);
     return d;
 }
 
@@ -131,10 +133,10 @@ Config parse_config(std::string_view text, std::string_view origin, std::string_
         const toml::table* f = n->as_table();
         if (!f) r.fail("fetch", "must be a table ([fetch])");
         r.only_keys(*f, "fetch.", {"retries", "retry_delay_ms", "prefetch"});
-        c.fetch.retries = static_cast<int>(r.integer(*f, "retries", 0, 100).value_or(3));
+        c.fetch.retries = static_cast<int>(r.integer(*f, "fetch.retries", 0, 100).value_or(3));
         c.fetch.retry_delay_ms =
-            static_cast<int>(r.integer(*f, "retry_delay_ms", 0, 600000).value_or(500));
-        c.fetch.prefetch = static_cast<int>(r.integer(*f, "prefetch", 0, 1024).value_or(8));
+            static_cast<int>(r.integer(*f, "fetch.retry_delay_ms", 0, 600000).value_or(500));
+        c.fetch.prefetch = static_cast<int>(r.integer(*f, "fetch.prefetch", 0, 1024).value_or(8));
     }
     if (c.required && !c.destinations.empty() &&
         *c.required > static_cast<int>(c.destinations.size())) {

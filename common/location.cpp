@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "error.h"
+#include "escape.h"
 
 namespace walferry {
 
@@ -10,7 +11,7 @@ namespace {
 
 [[noreturn]] void bad(std::string_view text, std::string_view why) {
     throw Error(ErrorCode::kConfig,
-                "invalid archive location \"" + std::string(text) + "\": " + std::string(why));
+                "invalid archive location \"" + escape_bytes(text, 200) + "\": " + std::string(why));
 }
 
 // Collapses repeated and trailing slashes, "." and ".." (lexically: the operator's words, not
