@@ -1,0 +1,193 @@
+# shellcheck shell=bash
+# tests/e2e/fault_lib.sh: helpers for the end-to-end tests that need no PostgreSQL server (CLI,
+# local push/fetch, hostile names, bit flips, kill -9). Source it from a script running under
+# `set -euo pipefail`, then call fault_setup:
+#
+#   source "$(dirname "$0")/fault_lib.sh"
+#   fault_setup                 # $WORK (removed on exit), $PUSH, $FETCH, $MKSEG
+#   seg=$(make_segment --segno 5)
+#   run "$PUSH" "$seg" "$WORK/archive"
+#   expect_rc 0
+#
+# run() records the exit status in $RC and the output in $WORK/stdout and $WORK/stderr; the
+# expect_* helpers check them and fail the test with a message that shows what was seen.
+#
+# Environment: WALFERRY_BIN_DIR (ctest sets it; default build/release/bin of this checkout),
+# WALFERRY_KEEP=1 keeps the work dir.
+
+FAULT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FAULT_REPO=$(cd "$FAULT_LIB_DIR/../.." && pwd)
+FAULT_CHECKS=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [[ -n ${WORK:-} && -f $WORK/stderr ]]; then
+        echo "--- last stdout:" >&2
+        head -c 2000 "$WORK/stdout" >&2 || true
+        echo "--- last stderr:" >&2
+        head -c 2000 "$WORK/stderr" >&2 || true
+    fi
+    exit 1
+}
+
+note() { echo "-- $*"; }
+
+# Counts a check that passed (the summary line shows how many ran).
+pass() { FAULT_CHECKS=$((FAULT_CHECKS + 1)); }
+
+fault_cleanup() {
+    local status=$?
+    if [[ -n ${WORK:-} && -d $WORK ]]; then
+        if [[ ${WALFERRY_KEEP:-0} == 1 ]]; then
+            echo "work dir kept: $WORK" >&2
+        else
+            chmod -R u+rwX "$WORK" 2>/dev/null || true
+            rm -rf "$WORK"
+        fi
+    fi
+    exit "$status"
+}
+
+fault_setup() {
+    BIN_DIR=${WALFERRY_BIN_DIR:-$FAULT_REPO/build/release/bin}
+    BIN_DIR=$(cd "$BIN_DIR" && pwd) || fail "no binary directory $BIN_DIR"
+    PUSH=$BIN_DIR/walferry-push
+    FETCH=$BIN_DIR/walferry-fetch
+    MKSEG=$BIN_DIR/walferry-test-make-segment
+    local b
+    for b in "$PUSH" "$FETCH" "$MKSEG"; do
+        [[ -x $b ]] || fail "$b is not built"
+    done
+    command -v zstd >/dev/null || fail "zstd (the command line tool) is not installed"
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/walferry-fault.XXXXXX")
+    trap fault_cleanup EXIT
+    trap 'exit 130' INT TERM
+    mkdir "$WORK/src"
+}
+
+# Summary at the end of a test script.
+fault_done() { echo "PASS: $(basename "$0" .sh): $FAULT_CHECKS checks"; }
+
+# run CMD...: runs CMD (never aborting the script), status in $RC, output in $WORK/stdout|stderr.
+run() {
+    RC=0
+    "$@" >"$WORK/stdout" 2>"$WORK/stderr" || RC=$?
+}
+
+# run_in DIR CMD...: like run, with DIR as the working directory.
+run_in() {
+    local dir=$1
+    shift
+    RC=0
+    (cd "$dir" && "$@") >"$WORK/stdout" 2>"$WORK/stderr" || RC=$?
+}
+
+expect_rc() {
+    [[ $RC == "$1" ]] || fail "${2:-command}: exit status $RC, expected $1"
+    pass
+}
+
+# expect_stderr_has TEXT [WHAT]: fixed-string match in the last stderr.
+expect_stderr_has() {
+    grep -qF -- "$1" "$WORK/stderr" || fail "${2:-command}: stderr lacks \"$1\""
+    pass
+}
+
+# expect_stderr_matches REGEX [WHAT]: extended regex match in the last stderr.
+expect_stderr_matches() {
+    grep -qE -- "$1" "$WORK/stderr" || fail "${2:-command}: stderr does not match /$1/"
+    pass
+}
+
+expect_stdout_has() {
+    grep -qF -- "$1" "$WORK/stdout" || fail "${2:-command}: stdout lacks \"$1\""
+    pass
+}
+
+expect_stdout_empty() {
+    [[ ! -s $WORK/stdout ]] || fail "${1:-command}: stdout is not empty"
+    pass
+}
+
+expect_stderr_empty() {
+    [[ ! -s $WORK/stderr ]] || fail "${1:-command}: stderr is not empty"
+    pass
+}
+
+# expect_stderr_lines N [WHAT]: stderr has exactly N lines.
+expect_stderr_lines() {
+    local n
+    n=$(wc -l <"$WORK/stderr")
+    [[ $n == "$1" ]] || fail "${2:-command}: stderr has $n lines, expected $1"
+    pass
+}
+
+# make_segment [make-segment options]: writes a segment into $WORK/src (or --out) and prints
+# its path.
+make_segment() {
+    "$MKSEG" --out "$WORK/src" "$@" || fail "walferry-test-make-segment $* failed"
+}
+
+# dir_state DIR: every entry (hidden ones too) with inode, size and mtime, sorted. Two equal
+# states mean nothing was created, removed or rewritten.
+dir_state() {
+    find "$1" -mindepth 1 -printf '%P\t%i\t%s\t%T@\n' | LC_ALL=C sort
+}
+
+# expect_same_state DIR STATE [WHAT]
+expect_same_state() {
+    local now
+    now=$(dir_state "$1")
+    if [[ $now != "$2" ]]; then
+        diff <(echo "$2") <(echo "$now") >&2 || true
+        fail "${3:-command}: $1 changed"
+    fi
+    pass
+}
+
+# expect_no_temp DIR [WHAT]: no walferry temp file (hidden or next to a target) in DIR.
+expect_no_temp() {
+    local found
+    found=$(find "$1" -mindepth 1 -name '*walferry-tmp*' -printf '%P\n')
+    [[ -z $found ]] || fail "${2:-command}: temp files left in $1: $found"
+    pass
+}
+
+# expect_same_bytes A B [WHAT]
+expect_same_bytes() {
+    cmp -s -- "$1" "$2" || fail "${3:-command}: $1 and $2 differ"
+    pass
+}
+
+# expect_absent PATH [WHAT]
+expect_absent() {
+    [[ ! -e $1 && ! -L $1 ]] || fail "${2:-command}: $1 exists"
+    pass
+}
+
+# expect_decompresses STORED ORIGINAL: plain `zstd -d` of the stored file gives the original.
+expect_decompresses() {
+    zstd -q -d -c -- "$1" >"$WORK/zstd.out" 2>"$WORK/zstd.err" ||
+        fail "zstd -d $1: $(cat "$WORK/zstd.err")"
+    cmp -s "$WORK/zstd.out" "$2" || fail "zstd -d $1 does not give back $2"
+    rm -f "$WORK/zstd.out"
+    pass
+}
+
+# flip_bit FILE OFFSET BIT: inverts one bit in place.
+flip_bit() {
+    local byte
+    byte=$(od -An -tu1 -j "$2" -N1 -- "$1" | tr -d ' ')
+    [[ -n $byte ]] || fail "flip_bit: $1 has no byte at offset $2"
+    printf "$(printf '\\%03o' $((byte ^ (1 << $3))))" |
+        dd of="$1" bs=1 seek="$2" count=1 conv=notrunc status=none
+}
+
+# meta_frame_size FILE: length of the leading skippable frame (8-byte header + u32 LE length).
+meta_frame_size() {
+    local magic len
+    magic=$(od -An -tx4 -N4 -- "$1" | tr -d ' ')
+    [[ $magic == 184d2a5e ]] || fail "$1 does not start with walferry's metadata frame ($magic)"
+    len=$(od -An -tu4 -j4 -N4 -- "$1" | tr -d ' ')
+    echo $((8 + len))
+}
