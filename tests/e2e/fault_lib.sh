@@ -125,7 +125,9 @@ expect_stderr_lines() {
 # make_segment [make-segment options]: writes a segment into $WORK/src (or --out) and prints
 # its path.
 make_segment() {
-    "$MKSEG" --out "$WORK/src" "$@" || fail "walferry-test-make-segment $* failed"
+    local out=(--out "$WORK/src")
+    [[ " $* " == *" --out "* ]] && out=()
+    "$MKSEG" "${out[@]}" "$@" || fail "walferry-test-make-segment $* failed"
 }
 
 # dir_state DIR: every entry (hidden ones too) with inode, size and mtime, sorted. Two equal
