@@ -417,6 +417,36 @@ pg_wait_replayed() {
   pg_wait_sql "$1" "${3:-120}" "SELECT pg_last_wal_replay_lsn() >= '$2'::pg_lsn"
 }
 
+# pg_walferry_primary NODE PUSH_ARGS [ARCHIVE_TIMEOUT]: init a primary whose archive_command is
+# '<work dir copy of walferry-push> %p PUSH_ARGS' (PUSH_ARGS: archive directories, or
+# "-c CONFIG"...), archive_timeout default 2s. Does not start it.
+pg_walferry_primary() {
+  pg_init_primary "$1" "$(walferry_bin walferry-push) %p $2" "${3:-2s}"
+}
+
+# pg_walferry_standby PRIMARY NODE FETCH_ARGS [PG_BASEBACKUP_ARG...]: a warm standby NODE from a
+# base backup of PRIMARY (default -X none: all its WAL comes through the archive), with
+# standby.signal, restore_command '<walferry-fetch> %f %p FETCH_ARGS', no primary_conninfo, the
+# archive asked every second (wal_retrieve_retry_interval). Does not start it.
+pg_walferry_standby() {
+  local primary=$1 node=$2 args=$3
+  shift 3
+  (($#)) || set -- -X none
+  pg_basebackup_node "$primary" "$node" 127.0.0.1 "$@"
+  pg_make_standby "$node" "$(walferry_bin walferry-fetch) %f %p $args"
+  pg_set "$node" "wal_retrieve_retry_interval = '1s'"
+}
+
+# pg_switch_and_wait PRIMARY STANDBY [TIMEOUT]: pg_switch_wal on PRIMARY, then wait until the
+# segment holding the switch is archived and STANDBY has replayed past it. Sets E2E_SWITCH_LSN
+# and E2E_SWITCH_WALFILE (not printed: it runs in the caller's shell).
+pg_switch_and_wait() {
+  E2E_SWITCH_LSN=$(pg_switch_wal "$1")
+  E2E_SWITCH_WALFILE=$(pg_walfile_name "$1" "$E2E_SWITCH_LSN")
+  pg_wait_archived "$1" "$E2E_SWITCH_WALFILE" "${3:-120}"
+  pg_wait_replayed "$2" "$E2E_SWITCH_LSN" "${3:-180}"
+}
+
 # pg_tables_digest NODE: row counts and sums of every pgbench table, then the md5 of
 # pgbench_accounts in aid order: what two servers holding the same data print alike.
 pg_tables_digest() {

@@ -16,12 +16,9 @@ pgbench_scale=${WALFERRY_PGBENCH_SCALE:-5}
 e2e_setup walferry-push walferry-fetch
 archive=$E2E_WORK/archive
 e2e_mkdir "$archive"
-push=$(walferry_bin walferry-push)
-fetch=$(walferry_bin walferry-fetch)
 note "work dir $E2E_WORK, PostgreSQL $E2E_PG_BINDIR, user $E2E_USER"
 
-# --- primary
-pg_init_primary primary "$push %p $archive" 2s
+pg_walferry_primary primary "$archive"
 pg_start primary
 note "primary on ${E2E_NODE_HOST[primary]}:${E2E_NODE_PORT[primary]}"
 listening=$(ss -Htln "( sport = :${E2E_NODE_PORT[primary]} )" | awk '{print $4}')
@@ -35,14 +32,13 @@ note "pgbench -i -s $pgbench_scale done"
 
 # --- warm standby: all its WAL comes from the archive (-X none: the base backup waits until the
 # WAL it needs is archived, which walferry-push must do for pg_basebackup to return)
-pg_basebackup_node primary standby 127.0.0.1 -X none
+pg_walferry_standby primary standby "$archive"
 for f in "${E2E_NODE_DATA[standby]}"/pg_wal/*; do
   [[ "${f##*/}" == archive_status ]] || fail "pg_basebackup -X none left ${f##*/} in pg_wal"
 done
-pg_make_standby standby "$fetch %f %p $archive"
-# Ask the archive every second rather than every 5 s: more not-found answers, faster catch-up.
-pg_set standby "wal_retrieve_retry_interval = '1s'"
 pg_start standby
+e2e_assert_eq "standby's restore_command" "$(walferry_bin walferry-fetch) %f %p $archive" \
+  "$(pg_sql standby "SHOW restore_command")"
 pg_sql_is_true standby "SELECT pg_is_in_recovery()" || fail "standby is not in recovery"
 e2e_assert_eq "standby's primary_conninfo" "" "$(pg_sql standby "SHOW primary_conninfo")"
 note "standby on ${E2E_NODE_HOST[standby]}:${E2E_NODE_PORT[standby]}, replaying from the archive"
@@ -54,8 +50,9 @@ pg_bench primary -c 4 -j 2 -T "$pgbench_seconds" -n >"$E2E_WORK/pgbench.log" 2>&
   { cat "$E2E_WORK/pgbench.log" >&2; fail "pgbench failed"; }
 grep -E '^(number of transactions actually processed|tps)' "$E2E_WORK/pgbench.log" >&2 || true
 pg_sql primary "CREATE TABLE e2e_marker AS SELECT 'written last on timeline 1'::text AS note" >/dev/null
-switch_lsn=$(pg_switch_wal primary)
-last_segment=$(pg_walfile_name primary "$switch_lsn")
+pg_switch_and_wait primary standby
+switch_lsn=$E2E_SWITCH_LSN
+last_segment=$E2E_SWITCH_WALFILE
 generated_mb=$(pg_sql primary "SELECT round(('$switch_lsn'::pg_lsn - '$start_lsn'::pg_lsn) / 1048576)")
 # Segments from the start of pgbench to the switch (16 MiB segments: 256 per "log" number).
 needed=$(((16#${last_segment:8:8} - 16#${first_segment:8:8}) * 256 + 16#${last_segment:16:8} \
@@ -64,8 +61,6 @@ note "pgbench ${pgbench_seconds}s: ${generated_mb} MiB of WAL, segments $first_s
 # archive_timeout = 2s alone switches segments at least every 2 seconds or so under load.
 ((needed >= pgbench_seconds / 4)) || fail "only $needed segments written during pgbench"
 
-pg_wait_archived primary "$last_segment" 120
-pg_wait_replayed standby "$switch_lsn" 180
 note "standby replayed up to $(pg_sql standby "SELECT pg_last_wal_replay_lsn()")"
 e2e_assert_eq "marker on the standby" "written last on timeline 1" \
   "$(pg_sql standby "SELECT note FROM e2e_marker")"
