@@ -86,6 +86,47 @@ Destination read_destination(const Reader& r, const toml::table& t, std::string_
     return d;
 }
 
+// Integer seconds or a string with a unit (see parse_duration).
+std::optional<std::int64_t> read_duration(const Reader& r, const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key.substr(key.rfind('.') + 1));
+    if (!n) return std::nullopt;
+    if (n->is_integer()) return r.integer(t, key, 0, INT64_MAX / 2);
+    if (!n->is_string()) r.fail(key, "must be a duration like \"7d\", \"12h\", \"30m\" or seconds");
+    try {
+        return parse_duration(*n->value<std::string>(), key);
+    } catch (const Error& e) {
+        r.fail(key, e.what());
+    }
+}
+
+void read_servers(const Reader& r, const toml::node& node, Config& c) {
+    const toml::array* list = node.as_array();
+    if (!list) r.fail("server", "must be an array of tables ([[server]])");
+    std::set<std::string> names;
+    for (const toml::node& item : *list) {
+        const toml::table* t = item.as_table();
+        if (!t) r.fail("server", "must be an array of tables ([[server]])");
+        r.only_keys(*t, "server.", {"name", "conninfo"});
+        ServerSpec s;
+        s.name = r.text(*t, "server.name").value_or("");
+        s.conninfo = r.text(*t, "server.conninfo").value_or("");
+        if (s.name.empty()) r.fail("server.name", "missing");
+        if (s.conninfo.empty()) r.fail("server.conninfo", "missing");
+        if (!names.insert(s.name).second) r.fail("server.name", "duplicate \"" + s.name + "\"");
+        c.servers.push_back(std::move(s));
+    }
+}
+
+void read_cleanup(const Reader& r, const toml::node& node, Config& c) {
+    const toml::table* t = node.as_table();
+    if (!t) r.fail("cleanup", "must be a table ([cleanup])");
+    r.only_keys(*t, "cleanup.", {"keep_backups", "keep_age", "consumer_ttl"});
+    c.cleanup.keep_backups = static_cast<int>(r.integer(*t, "cleanup.keep_backups", 0, 10000).value_or(0));
+    c.cleanup.keep_age_seconds = read_duration(r, *t, "cleanup.keep_age").value_or(0);
+    c.cleanup.consumer_ttl_seconds =
+        read_duration(r, *t, "cleanup.consumer_ttl").value_or(c.cleanup.consumer_ttl_seconds);
+}
+
 void read_required(const Reader& r, const toml::table& t, Config& c) {
     const toml::node* n = t.get("required");
     if (!n) return;
@@ -106,7 +147,7 @@ Config parse_config(std::string_view text, std::string_view origin, std::string_
         r.fail("line " + std::to_string(where.line), std::string(e.description()));
     }
     r.only_keys(root, "", {"node", "spool", "compress_level", "threads", "required", "batch",
-                           "backlog_cap_bytes", "destination", "fetch"});
+                           "backlog_cap_bytes", "destination", "fetch", "server", "cleanup"});
     Config c;
     c.origin = origin;
     c.node = r.text(root, "node").value_or("");
@@ -138,6 +179,8 @@ Config parse_config(std::string_view text, std::string_view origin, std::string_
             static_cast<int>(r.integer(*f, "fetch.retry_delay_ms", 0, 600000).value_or(500));
         c.fetch.prefetch = static_cast<int>(r.integer(*f, "fetch.prefetch", 0, 1024).value_or(8));
     }
+    if (const toml::node* n = root.get("server")) read_servers(r, *n, c);
+    if (const toml::node* n = root.get("cleanup")) read_cleanup(r, *n, c);
     if (c.required && !c.destinations.empty() &&
         *c.required > static_cast<int>(c.destinations.size())) {
         r.fail("required", "is larger than the number of destinations");
@@ -166,6 +209,27 @@ Config load_config(const std::optional<std::string>& explicit_path, std::string_
     std::ostringstream text;
     text << in.rdbuf();
     return parse_config(text.str(), path, cwd);
+}
+
+std::int64_t parse_duration(std::string_view text, std::string_view what) {
+    std::int64_t value = 0;
+    std::size_t i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        if (value > INT64_MAX / 1000) break;
+        value = value * 10 + (text[i] - '0');
+    }
+    std::string_view unit = text.substr(i);
+    std::int64_t scale = unit.empty() || unit == "s" ? 1
+                         : unit == "m"               ? 60
+                         : unit == "h"               ? 3600
+                         : unit == "d"               ? 86400
+                                                     : 0;
+    if (i == 0 || scale == 0 || value > INT64_MAX / 1000 / scale) {
+        throw Error(ErrorCode::kConfig, std::string(what) + ": invalid duration \"" +
+                                            std::string(text) +
+                                            "\" (use a number with s, m, h or d, like \"7d\")");
+    }
+    return value * scale;
 }
 
 std::vector<Destination> active_destinations(const Config& config) {

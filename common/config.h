@@ -26,6 +26,18 @@ struct FetchSettings {
     int prefetch = 8;
 };
 
+// A PostgreSQL server whose position walferry-cleanup --prune asks for (libpq conninfo).
+struct ServerSpec {
+    std::string name;
+    std::string conninfo;
+};
+
+struct CleanupSettings {
+    int keep_backups = 0;                             // keep WAL for the newest N base backups
+    std::int64_t keep_age_seconds = 0;                // never remove files younger than this
+    std::int64_t consumer_ttl_seconds = 7 * 86400;    // report consumers silent for longer
+};
+
 struct Config {
     std::string origin;  // the file it was read from; empty when no file was used
     std::string node;
@@ -37,7 +49,12 @@ struct Config {
     std::uint64_t backlog_cap_bytes = 1ull << 30;
     std::vector<Destination> destinations;
     FetchSettings fetch;
+    std::vector<ServerSpec> servers;
+    CleanupSettings cleanup;
 };
+
+// "90s", "15m", "12h", "7d" or a plain number of seconds. Throws Error(kConfig) naming `what`.
+std::int64_t parse_duration(std::string_view text, std::string_view what);
 
 inline constexpr std::string_view kDefaultConfigPath = "/etc/walferry/walferry.toml";
 

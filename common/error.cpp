@@ -31,6 +31,7 @@ constexpr Entry kCatalogue[] = {
     {ErrorCode::kNotFound, "not found", 1},
     {ErrorCode::kUnsupported, "unsupported", 10},
     {ErrorCode::kInternal, "internal", 11},
+    {ErrorCode::kInvalidState, "invalid state", 4},
 };
 
 const Entry& lookup(ErrorCode code) noexcept {
@@ -53,6 +54,16 @@ int fetch_exit_code(ErrorCode code, bool recovery_mode) noexcept {
             return 1;
         default:
             return recovery_mode ? kExitStopRecovery : 1;
+    }
+}
+
+int cleanup_exit_code(ErrorCode code) noexcept {
+    switch (code) {
+        case ErrorCode::kUsage:
+        case ErrorCode::kInvalidName:
+            return 2;
+        default:
+            return 1;
     }
 }
 

@@ -26,7 +26,9 @@ enum class ErrorCode : int {
     kNotFound = 13,         // requested file is in no source
     kUnsupported = 14,      // feature not available in this build
     kInternal = 15,         // a bug: an invariant did not hold
+    kInvalidState = 16,     // walferry's own state (cleanup consumers, spool) is damaged
 };
+inline constexpr ErrorCode kLastErrorCode = ErrorCode::kInvalidState;
 
 class Error : public std::runtime_error {
 public:
@@ -37,8 +39,7 @@ private:
     ErrorCode code_;
 };
 
-// Exit status of walferry-push and walferry-cleanup for an error (always 1..125, as
-// archive_command requires).
+// Exit status of walferry-push for an error (always 1..125, as archive_command requires).
 int exit_code(ErrorCode code) noexcept;
 
 // Exit status of walferry-fetch (restore_command). PostgreSQL reads 1..125 as "not available,
@@ -47,6 +48,10 @@ int exit_code(ErrorCode code) noexcept;
 // targeted recovery, where "go on" would end recovery early at the wrong point.
 int fetch_exit_code(ErrorCode code, bool recovery_mode) noexcept;
 inline constexpr int kExitStopRecovery = 255;
+
+// Exit status of walferry-cleanup, a drop-in for pg_archivecleanup: 2 for usage errors and bad
+// file name arguments, 1 for every runtime error.
+int cleanup_exit_code(ErrorCode code) noexcept;
 
 // "WF008" for kConflict.
 std::string error_tag(ErrorCode code);

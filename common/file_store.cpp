@@ -250,6 +250,7 @@ std::optional<ObjectStat> FileStore::stat(std::string_view name, std::size_t hea
     if (!obj) return std::nullopt;
     ObjectStat out;
     out.size = static_cast<std::uint64_t>(obj->st.st_size);
+    out.mtime = static_cast<std::int64_t>(obj->st.st_mtime);
     out.head.resize(static_cast<std::size_t>(std::min<std::uint64_t>(out.size, head_bytes)));
     std::size_t got = 0;
     while (got < out.head.size()) {

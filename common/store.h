@@ -15,6 +15,7 @@ namespace walferry {
 struct ObjectStat {
     std::uint64_t size = 0;
     std::vector<std::uint8_t> head;  // the first min(size, head_bytes) bytes
+    std::int64_t mtime = 0;          // last modification, unix time (0 where unknown)
 };
 
 using ByteParts = std::span<const std::span<const std::uint8_t>>;

@@ -61,7 +61,8 @@ WalName history_name(std::uint32_t tli);
 WalName next_segment(const WalName& name, std::uint64_t seg_size);
 WalName previous_segment(const WalName& name, std::uint64_t seg_size);
 
-// Escapes a name for error messages: printable ASCII as is, everything else as \xNN.
+// Escapes a name for error messages (escape_bytes): printable ASCII but '"' and '\\' as is,
+// everything else as \xNN; cut after 80 bytes.
 std::string quote_name(std::string_view raw);
 
 }  // namespace walferry

@@ -85,6 +85,11 @@ WalPageHeader parse_wal_page_header(std::span<const std::uint8_t> bytes) {
 }
 
 void check_header_matches_name(const WalPageHeader& header, const WalName& name) {
+    if (name.seg >= segments_per_xlogid(header.seg_size)) {
+        throw Error(ErrorCode::kInvalidWalHeader,
+                    "WAL page header says wal_segment_size is " + std::to_string(header.seg_size) +
+                        ", at which there is no segment " + name.wal_file_name());
+    }
     std::uint64_t expected = segno_to_lsn(name.segno(header.seg_size), header.seg_size).value;
     if (header.pageaddr != expected) {
         throw Error(ErrorCode::kInvalidWalHeader,

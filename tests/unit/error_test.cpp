@@ -5,7 +5,7 @@
 using namespace walferry;
 
 TEST_CASE("every error maps to an archive_command-safe exit status", "[error]") {
-    for (int i = 1; i <= static_cast<int>(ErrorCode::kInternal); ++i) {
+    for (int i = 1; i <= static_cast<int>(kLastErrorCode); ++i) {
         auto code = static_cast<ErrorCode>(i);
         CHECK(exit_code(code) >= 1);
         CHECK(exit_code(code) <= 125);
@@ -33,4 +33,12 @@ TEST_CASE("io errors quote the path and give the OS text", "[error]") {
         CHECK(e.code() == ErrorCode::kIo);
         CHECK(std::string(e.what()) == "cannot open \"/x/y\": No such file or directory");
     }
+}
+
+TEST_CASE("cleanup exits like pg_archivecleanup: 2 usage, 1 runtime", "[error]") {
+    CHECK(cleanup_exit_code(ErrorCode::kUsage) == 2);
+    CHECK(cleanup_exit_code(ErrorCode::kInvalidName) == 2);
+    CHECK(cleanup_exit_code(ErrorCode::kIo) == 1);
+    CHECK(cleanup_exit_code(ErrorCode::kUnavailable) == 1);
+    CHECK(cleanup_exit_code(ErrorCode::kInvalidState) == 1);
 }

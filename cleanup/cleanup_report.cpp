@@ -1,0 +1,65 @@
+#include "cleanup_report.h"
+
+#include <cstdio>
+
+namespace walferry {
+
+namespace {
+
+std::string human_bytes(std::uint64_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(bytes);
+    std::size_t u = 0;
+    while (v >= 1024 && u + 1 < std::size(units)) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return buf;
+}
+
+}  // namespace
+
+void CleanupReport::note(const std::string& stored, const CleanupDecision& decision) {
+    if (!dry_run_ && !debug_) return;  // sizes cost a stat per file: only when reporting
+    std::optional<ObjectStat> st = store_.stat(stored, 0);
+    Tally& t = tallies_[{decision.remove, decision.category}];
+    ++t.files;
+    t.bytes += st ? st->size : 0;
+    if (dry_run_) {
+        std::printf("%s %s: %s\n", decision.remove ? "remove" : "keep", stored.c_str(),
+                    decision.reason.c_str());
+    } else if (decision.remove) {
+        std::fprintf(stderr, "walferry-cleanup: removing file \"%s\": %s\n", stored.c_str(),
+                     decision.reason.c_str());
+    }
+}
+
+bool CleanupReport::younger_than(const std::string& stored, std::int64_t threshold) {
+    std::optional<ObjectStat> st = store_.stat(stored, 0);
+    return st && st->mtime > threshold;
+}
+
+void CleanupReport::finish() {
+    if (!dry_run_ && !debug_) return;
+    Tally removed;
+    Tally kept;
+    std::string detail;
+    for (const auto& [key, t] : tallies_) {
+        Tally& total = key.first ? removed : kept;
+        total.files += t.files;
+        total.bytes += t.bytes;
+        detail += std::string(detail.empty() ? "" : "; ") + (key.first ? "remove " : "keep ") +
+                  key.second + ": " + std::to_string(t.files) + " (" + human_bytes(t.bytes) + ")";
+    }
+    std::FILE* out = dry_run_ ? stdout : stderr;
+    std::fprintf(out, "%s%s %llu files (%s), kept %llu files (%s)%s%s\n",
+                 dry_run_ ? "summary (dry run): " : "walferry-cleanup: summary: ",
+                 dry_run_ ? "would remove" : "removed",
+                 static_cast<unsigned long long>(removed.files), human_bytes(removed.bytes).c_str(),
+                 static_cast<unsigned long long>(kept.files), human_bytes(kept.bytes).c_str(),
+                 detail.empty() ? "" : " — ", detail.c_str());
+}
+
+}  // namespace walferry

@@ -1,0 +1,158 @@
+#include "consumer_registry.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <toml++/toml.h>
+
+#include "error.h"
+#include "escape.h"
+
+namespace walferry {
+
+namespace {
+
+void make_dir(const std::string& path) {
+    if (::mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) throw_io("cannot create", path, errno);
+}
+
+void sync_dir(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd || ::fsync(fd.get()) != 0) throw_io("cannot fsync", path, errno);
+}
+
+std::string read_small_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_io("cannot open", path, errno);
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_io("cannot read", path, errno);
+        if (n == 0) return out;
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > 65536) {
+            throw Error(ErrorCode::kInvalidState, "cleanup consumer record \"" + path + "\" is too large");
+        }
+    }
+}
+
+ConsumerRecord parse_record(const std::string& name, const std::string& path,
+                            const std::string& text) {
+    auto bad = [&](const std::string& why) -> Error {
+        return Error(ErrorCode::kInvalidState,
+                     "cleanup consumer record \"" + path + "\" is damaged: " + why +
+                         " (fix or remove it with --forget-consumer " + name + ")");
+    };
+    toml::table t;
+    try {
+        t = toml::parse(text, path);
+    } catch (const toml::parse_error& e) {
+        throw bad(std::string(e.description()));
+    }
+    auto cutoff = t["cutoff"].value<std::string>();
+    auto updated = t["updated"].value<std::int64_t>();
+    if (!cutoff || !updated) throw bad("missing cutoff or updated");
+    ConsumerRecord r;
+    r.name = name;
+    r.updated = *updated;
+    if (!try_parse_wal_name(*cutoff, r.cutoff) || r.cutoff.kind != WalKind::kSegment ||
+        r.cutoff.compressed) {
+        throw bad("cutoff \"" + escape_bytes(*cutoff, 80) + "\" is not a WAL segment name");
+    }
+    return r;
+}
+
+}  // namespace
+
+void check_consumer_name(std::string_view name) {
+    bool ok = !name.empty() && name.size() <= 64 && name.front() != '.';
+    for (char c : name) {
+        ok = ok && ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                    c == '_' || c == '-' || c == '.');
+    }
+    if (!ok) {
+        throw Error(ErrorCode::kUsage, "invalid consumer name \"" + escape_bytes(name, 80) +
+                                           "\": use 1 to 64 letters, digits, '_', '-' or '.', "
+                                           "not starting with '.'");
+    }
+}
+
+ConsumerRegistry::ConsumerRegistry(const std::string& archive_dir, bool create) {
+    const std::string state_dir = archive_dir + "/" + std::string(kCleanupStateDir);
+    if (create) {
+        make_dir(state_dir);
+        make_dir(state_dir + "/consumers");
+    } else {
+        struct stat st {};
+        if (::stat(state_dir.c_str(), &st) != 0) {
+            if (errno == ENOENT) return;
+            throw_io("cannot stat", state_dir, errno);
+        }
+    }
+    consumers_dir_ = state_dir + "/consumers";
+    const std::string lock_path = state_dir + "/lock";
+    lock_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
+    if (!lock_) throw_io("cannot open", lock_path, errno);
+    while (::flock(lock_.get(), LOCK_EX) != 0) {
+        if (errno != EINTR) throw_io("cannot lock", lock_path, errno);
+    }
+}
+
+std::vector<ConsumerRecord> ConsumerRegistry::load() const {
+    if (consumers_dir_.empty()) return {};
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(consumers_dir_.c_str()), ::closedir);
+    if (!dir) throw_io("cannot open", consumers_dir_, errno);
+    std::vector<ConsumerRecord> out;
+    for (errno = 0; const dirent* e = ::readdir(dir.get()); errno = 0) {
+        std::string name = e->d_name;
+        if (name.front() == '.') continue;  // ".", "..", temp files of record()
+        const std::string path = consumers_dir_ + "/" + name;
+        out.push_back(parse_record(name, path, read_small_file(path)));
+    }
+    if (errno != 0) throw_io("cannot list", consumers_dir_, errno);
+    std::sort(out.begin(), out.end(),
+              [](const ConsumerRecord& a, const ConsumerRecord& b) { return a.name < b.name; });
+    return out;
+}
+
+void ConsumerRegistry::record(const std::string& name, const WalName& cutoff,
+                              std::int64_t now) const {
+    check_consumer_name(name);
+    if (consumers_dir_.empty()) throw Error(ErrorCode::kInternal, "recording into a registry not created");
+    const std::string path = consumers_dir_ + "/" + name;
+    const std::string temp = consumers_dir_ + "/." + name + ".tmp";
+    const std::string text =
+        "cutoff = \"" + cutoff.wal_file_name() + "\"\nupdated = " + std::to_string(now) + "\n";
+    {
+        UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+        if (!fd) throw_io("cannot create", temp, errno);
+        if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+            throw_io("cannot write", temp, errno);
+        }
+        if (::fsync(fd.get()) != 0) throw_io("cannot fsync", temp, errno);
+    }
+    // Replacing is the point here (a consumer moves its cutoff); the lock orders writers.
+    if (::rename(temp.c_str(), path.c_str()) != 0) throw_io("cannot rename to", path, errno);
+    sync_dir(consumers_dir_);
+}
+
+bool ConsumerRegistry::forget(const std::string& name) const {
+    check_consumer_name(name);
+    if (consumers_dir_.empty()) return false;
+    const std::string path = consumers_dir_ + "/" + name;
+    if (::unlink(path.c_str()) != 0) {
+        if (errno == ENOENT) return false;
+        throw_io("cannot remove", path, errno);
+    }
+    sync_dir(consumers_dir_);
+    return true;
+}
+
+}  // namespace walferry

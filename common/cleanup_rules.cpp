@@ -1,0 +1,118 @@
+#include "cleanup_rules.h"
+
+#include <tuple>
+
+#include "error.h"
+
+namespace walferry {
+
+namespace {
+
+// pg_archivecleanup compares names from the 9th character on: log/seg, timeline ignored.
+bool before(const WalName& file, const WalName& cutoff) {
+    return std::tie(file.log, file.seg) < std::tie(cutoff.log, cutoff.seg);
+}
+
+CleanupDecision make(bool remove, std::string category, std::string reason = {}) {
+    if (reason.empty()) reason = category;
+    return CleanupDecision{remove, std::move(category), std::move(reason)};
+}
+
+// Shared by diverged and abandoned segments: removed below the cutoff or when pruning.
+CleanupDecision off_path(bool below_cutoff, bool prune, const std::string& kind,
+                         const std::string& detail) {
+    if (below_cutoff) return make(true, kind + ", before cutoff", detail + ", before cutoff");
+    if (prune) return make(true, kind + ", pruned", detail + ", pruned (--prune-diverged)");
+    return make(false, kind + ", above cutoff", detail + ", above cutoff");
+}
+
+}  // namespace
+
+WalName parse_cutoff_name(std::string_view text) {
+    WalName name = parse_wal_name(text);
+    if (name.kind == WalKind::kHistory) {
+        throw Error(ErrorCode::kInvalidName,
+                    "invalid cutoff \"" + quote_name(text) +
+                        "\": expected a WAL segment, .partial or .backup file name");
+    }
+    name.kind = WalKind::kSegment;
+    name.offset = 0;
+    name.compressed = false;
+    return name;
+}
+
+CleanupRules::CleanupRules(const std::map<std::uint32_t, TimelineHistory>& histories,
+                           std::vector<CleanupCutoff> cutoffs, std::uint64_t seg_size,
+                           CleanupOptions options)
+    : seg_size_(seg_size), options_(options) {
+    check_segment_size(seg_size);
+    if (cutoffs.empty()) throw Error(ErrorCode::kInternal, "cleanup without a cutoff");
+    for (CleanupCutoff& c : cutoffs) {
+        View view{std::move(c), std::nullopt};
+        std::uint32_t tli = view.cutoff.name.tli;
+        if (tli == 1) view.path = TimelineHistory();
+        else if (auto it = histories.find(tli); it != histories.end()) view.path = it->second;
+        views_.push_back(std::move(view));
+    }
+}
+
+CleanupDecision CleanupRules::decide_for(const View& view, const WalName& file) const {
+    const WalName& cut = view.cutoff.name;
+    const bool below = before(file, cut);
+    if (file.kind == WalKind::kBackupHistory) {
+        if (options_.clean_backup_history && below) return make(true, "backup history before cutoff");
+        return make(false, "backup history",
+                    options_.clean_backup_history ? "backup history at or after cutoff"
+                                                  : "backup history (-b removes those before the cutoff)");
+    }
+    if (file.tli > cut.tli) {
+        return make(false, "newer timeline",
+                    "timeline " + std::to_string(file.tli) + " is newer than cutoff timeline " +
+                        std::to_string(cut.tli));
+    }
+    if (!view.path && file.tli != cut.tli) {
+        return make(false, "timeline history missing",
+                    history_name(cut.tli).wal_file_name() +
+                        " is not in the archive: cannot place timeline " + std::to_string(file.tli));
+    }
+    SegmentPlacement placement = SegmentPlacement::kOnPath;
+    if (view.path) placement = view.path->place_segment(file.tli, file.segno(seg_size_), seg_size_);
+    switch (placement) {
+        case SegmentPlacement::kOnPath:
+            return below ? make(true, "before cutoff on path")
+                         : make(false, "at or after cutoff on path");
+        case SegmentPlacement::kDiverged:
+            return off_path(below, options_.prune_diverged, "diverged",
+                            "diverged after " + format_lsn(*view.path->range_of(file.tli)->end));
+        case SegmentPlacement::kUnrelated:
+            break;
+    }
+    return off_path(below, options_.prune_diverged, "abandoned timeline",
+                    "timeline " + std::to_string(file.tli) + " is not on the path to timeline " +
+                        std::to_string(cut.tli));
+}
+
+CleanupDecision CleanupRules::decide(const WalName& file) const {
+    if (file.kind == WalKind::kHistory) return make(false, "timeline history");
+    if (file.kind != WalKind::kBackupHistory) {
+        try {
+            (void)file.segno(seg_size_);
+        } catch (const Error&) {
+            return make(false, "not a segment at this segment size",
+                        "no such segment with wal_segment_size " + std::to_string(seg_size_));
+        }
+    }
+    std::optional<CleanupDecision> removal;
+    for (const View& view : views_) {
+        CleanupDecision d = decide_for(view, file);
+        if (!d.remove) {
+            if (views_.size() > 1) d.reason += " (consumer " + view.cutoff.consumer + ")";
+            return d;
+        }
+        if (!removal) removal = std::move(d);
+    }
+    if (views_.size() > 1) removal->reason += " (for every consumer)";
+    return *removal;
+}
+
+}  // namespace walferry
