@@ -47,6 +47,10 @@ E2E_BIN=""
 E2E_USER=""
 E2E_PG_BINDIR=""
 E2E_LOGS_PRINTED=0
+# The test's stderr as it was when the library was sourced: failures, logs and clean-up messages
+# go there even when they happen inside a command whose stderr is redirected (a trap runs in the
+# redirections of the command it interrupted).
+exec {E2E_ERR}>&2
 
 # ---------------------------------------------------------------------------------------------
 # Reporting
@@ -59,7 +63,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 # fail MESSAGE...: print the failure and the server logs, exit 1 (the EXIT trap cleans up).
 fail() {
-  printf 'FAIL: %s\n' "$*" >&2
+  printf 'FAIL: %s\n' "$*" >&"$E2E_ERR"
   e2e_print_logs
   exit 1
 }
@@ -77,8 +81,8 @@ e2e_print_logs() {
   for node in "${!E2E_NODE_LOG[@]}"; do
     [[ -f "${E2E_NODE_LOG[$node]}" ]] || continue
     printf -- '--- server log of %s (%s), last %s lines\n' "$node" "${E2E_NODE_LOG[$node]}" \
-      "${WALFERRY_LOG_LINES:-80}" >&2
-    tail -n "${WALFERRY_LOG_LINES:-80}" "${E2E_NODE_LOG[$node]}" >&2 || true
+      "${WALFERRY_LOG_LINES:-80}" >&"$E2E_ERR"
+    tail -n "${WALFERRY_LOG_LINES:-80}" "${E2E_NODE_LOG[$node]}" >&"$E2E_ERR" || true
   done
 }
 
@@ -130,10 +134,11 @@ e2e_pick_user() {
 # unreadable current directory gets in the way). Environment is kept as far as runuser keeps it;
 # pass extra variables with `env VAR=value CMD`.
 e2e_as_user() {
+  # E2E_ERR is closed for the command: a server must not hold the test's stderr open.
   if ((EUID == 0)); then
-    (cd "${E2E_WORK:-/}" && runuser -u "$E2E_USER" -- "$@")
+    (cd "${E2E_WORK:-/}" && runuser -u "$E2E_USER" -- "$@" {E2E_ERR}>&-)
   else
-    (cd "${E2E_WORK:-/}" && "$@")
+    (cd "${E2E_WORK:-/}" && "$@" {E2E_ERR}>&-)
   fi
 }
 
@@ -171,10 +176,29 @@ e2e_install_binaries() {
 walferry_bin() { printf '%s/%s' "$E2E_BIN" "$1"; }
 
 # e2e_install_trap: EXIT runs e2e_cleanup; INT and TERM exit (130/143) and so run it too.
+# SIGKILL (a ctest timeout) runs no trap: for that a watchdog, detached from the test's process
+# tree, waits for the test's shell to go, then stops (immediate) whatever server of the list in
+# $E2E_WORK/.started still runs and removes the work dir (unless WALFERRY_KEEP=1).
 e2e_install_trap() {
   trap 'e2e_cleanup $?' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  : >"$E2E_WORK/.started"
+  # shellcheck disable=SC2016 # the script is for the watchdog's bash
+  setsid -f bash -c '
+    parent=$1 work=$2 user=$3 pg_ctl=$4 keep=$5
+    while kill -0 "$parent" 2>/dev/null; do sleep 1; done
+    [[ -f "$work/.started" ]] || exit 0
+    as=()
+    ((EUID == 0)) && as=(runuser -u "$user" --)
+    while read -r data; do
+      [[ -f "$data/postmaster.pid" ]] || continue
+      (cd / && "${as[@]}" "$pg_ctl" -D "$data" -w -t 30 -m immediate stop) ||
+        kill -KILL "$(head -n 1 "$data/postmaster.pid")"
+    done <"$work/.started"
+    [[ "$keep" == 1 ]] || rm -rf -- "$work"
+  ' e2e-watchdog "$$" "$E2E_WORK" "$E2E_USER" "$(pg_bin pg_ctl)" "${WALFERRY_KEEP:-0}" \
+    </dev/null >/dev/null 2>&1 {E2E_ERR}>&-
 }
 
 # e2e_cleanup STATUS: stop every server this test started (newest first), print the logs when
@@ -189,7 +213,7 @@ e2e_cleanup() {
   ((status != 0)) && e2e_print_logs
   if [[ -n "$E2E_WORK" && -d "$E2E_WORK" ]]; then
     if [[ "${WALFERRY_KEEP:-0}" == 1 ]]; then
-      printf 'work dir kept: %s\n' "$E2E_WORK" >&2
+      printf 'work dir kept: %s\n' "$E2E_WORK" >&"$E2E_ERR"
     else
       rm -rf -- "$E2E_WORK"
     fi
@@ -205,7 +229,7 @@ pg_stop_quietly() {
   e2e_as_user "$(pg_bin pg_ctl)" -D "$data" -w -t 10 -m immediate stop >/dev/null 2>&1 && return 0
   pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null)
   [[ "$pid" =~ ^[0-9]+$ ]] && kill -KILL "$pid" 2>/dev/null
-  printf 'warning: had to kill the postmaster of %s (pid %s)\n' "$node" "$pid" >&2
+  printf 'warning: had to kill the postmaster of %s (pid %s)\n' "$node" "$pid" >&"$E2E_ERR"
   return 0
 }
 
@@ -253,7 +277,7 @@ pg_init_node() {
   pg_register_node "$node" "$host"
   e2e_as_user "$(pg_bin initdb)" -D "${E2E_NODE_DATA[$node]}" --auth=trust --no-locale \
     --encoding=UTF8 --no-instructions --no-sync "$@" >"$E2E_WORK/$node/initdb.log" 2>&1 ||
-    { cat "$E2E_WORK/$node/initdb.log" >&2; fail "initdb of $node failed"; }
+    { cat "$E2E_WORK/$node/initdb.log" >&"$E2E_ERR"; fail "initdb of $node failed"; }
   pg_set "$node" "wal_level = replica" "max_wal_senders = 10" \
     "log_line_prefix = '%m [%p] $node '" "log_checkpoints = on"
   pg_set_address "$node"
@@ -311,7 +335,10 @@ pg_init_primary() {
 # pg_start NODE: pg_ctl start -w (log in the node's server.log); records NODE for cleanup.
 pg_start() {
   local node=$1
-  [[ " ${E2E_STARTED[*]} " == *" $node "* ]] || E2E_STARTED+=("$node")
+  if [[ " ${E2E_STARTED[*]} " != *" $node "* ]]; then
+    E2E_STARTED+=("$node")
+    printf '%s\n' "${E2E_NODE_DATA[$node]}" >>"$E2E_WORK/.started"
+  fi
   e2e_as_user "$(pg_bin pg_ctl)" -D "${E2E_NODE_DATA[$node]:?unknown node $node}" \
     -l "${E2E_NODE_LOG[$node]}" -w -t 120 start >/dev/null ||
     fail "cannot start $node"
@@ -372,7 +399,7 @@ pg_basebackup_node() {
   pg_register_node "$node" "$host"
   e2e_as_user "$(pg_bin pg_basebackup)" -h "$E2E_WORK/$primary" -p "${E2E_NODE_PORT[$primary]}" \
     -D "${E2E_NODE_DATA[$node]}" -c fast --no-sync "$@" >"$E2E_WORK/$node/basebackup.log" 2>&1 ||
-    { cat "$E2E_WORK/$node/basebackup.log" >&2; fail "pg_basebackup of $primary into $node failed"; }
+    { cat "$E2E_WORK/$node/basebackup.log" >&"$E2E_ERR"; fail "pg_basebackup of $primary into $node failed"; }
   pg_set "$node" "log_line_prefix = '%m [%p] $node '"
   pg_set_address "$node"
 }
