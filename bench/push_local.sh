@@ -18,7 +18,12 @@ scale=${WALFERRY_BENCH_PGBENCH_SCALE:-10}
 min_segments=4
 
 # medians JSON: the "median" of every hyperfine result, in command order, in milliseconds.
-medians() { grep -o '"median": *[0-9.e+-]*' "$1" | awk -F': *' '{ printf "%.2f\n", $2 * 1000 }'; }
+medians() { json_field median "$1"; }
+# cpu_means JSON: mean user + system CPU time of every result, in milliseconds (less disturbed
+# than wall time when the machine is busy).
+cpu_means() { paste <(json_field user "$1") <(json_field system "$1") | awk '{ printf "%.1f\n", $1 + $2 }'; }
+# json_field KEY JSON: the number under "KEY" in every hyperfine result, in milliseconds.
+json_field() { grep -o "\"$1\": *[0-9.e+-]*" "$2" | awk -F': *' '{ printf "%.2f\n", $2 * 1000 }'; }
 # ratio A B, ratio3 A B: A / B with 2 or 3 decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
@@ -135,6 +140,7 @@ e2e_assert_eq "walferry-fetch exit status for a missing file" 1 "$status"
 
 mapfile -t push_ms < <(medians "$json")
 mapfile -t fixed_ms < <(medians "$json_fixed")
+mapfile -t push_cpu < <(cpu_means "$json")
 sync_ms=${push_ms[1]}
 pgbr_ms=${push_ms[3]}
 
@@ -146,12 +152,12 @@ $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), $(df -T "$E2E_WORK" | awk 'NR
 $("$push" --version | head -n 1), $(pgbackrest version), $(hyperfine --version).
 Segment $segment from pgbench -s $scale -c 2 (median of $runs runs each, 2 warm-up runs).
 
-| method | median ms | × \`cp && sync\` | × pgBackRest | stored / raw |
-|---|---:|---:|---:|---:|
-| \`cp\` | ${push_ms[0]} | $(ratio "${push_ms[0]}" "$sync_ms") | $(ratio "${push_ms[0]}" "$pgbr_ms") | 1.000 |
-| \`cp && sync\` | ${push_ms[1]} | 1.00 | $(ratio "${push_ms[1]}" "$pgbr_ms") | 1.000 |
-| walferry-push | ${push_ms[2]} | $(ratio "${push_ms[2]}" "$sync_ms") | $(ratio "${push_ms[2]}" "$pgbr_ms") | $(ratio3 "$stored_walferry" "$raw") |
-| pgBackRest archive-push (lz4) | ${push_ms[3]} | $(ratio "${push_ms[3]}" "$sync_ms") | 1.00 | $(ratio3 "$stored_pgbr" "$raw") |
+| method | median ms | × \`cp && sync\` | × pgBackRest | stored / raw | CPU ms (user+sys, mean) |
+|---|---:|---:|---:|---:|---:|
+| \`cp\` | ${push_ms[0]} | $(ratio "${push_ms[0]}" "$sync_ms") | $(ratio "${push_ms[0]}" "$pgbr_ms") | 1.000 | ${push_cpu[0]} |
+| \`cp && sync\` | ${push_ms[1]} | 1.00 | $(ratio "${push_ms[1]}" "$pgbr_ms") | 1.000 | ${push_cpu[1]} |
+| walferry-push | ${push_ms[2]} | $(ratio "${push_ms[2]}" "$sync_ms") | $(ratio "${push_ms[2]}" "$pgbr_ms") | $(ratio3 "$stored_walferry" "$raw") | ${push_cpu[2]} |
+| pgBackRest archive-push (lz4) | ${push_ms[3]} | $(ratio "${push_ms[3]}" "$sync_ms") | 1.00 | $(ratio3 "$stored_pgbr" "$raw") | ${push_cpu[3]} |
 
 walferry stored / raw for every whole segment of the run: $ratio_summary.
 Targets: walferry ≤ 1.0× \`cp && sync\`, ≤ 0.4× pgBackRest, stored ≤ 0.35× raw.
