@@ -58,8 +58,14 @@ exec {E2E_ERR}>&2
 # note MESSAGE...: one progress line on stderr, with the seconds since the test started.
 note() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
-# step MESSAGE...: a visible section header (used by the demo to narrate).
-step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+# step MESSAGE...: a visible section header (used by the demo to narrate); bold on a terminal.
+step() {
+  if [[ -t 2 ]]; then
+    printf '\n\033[1m== %s\033[0m\n' "$*" >&2
+  else
+    printf '\n== %s\n' "$*" >&2
+  fi
+}
 
 # fail MESSAGE...: print the failure and the server logs, exit 1 (the EXIT trap cleans up).
 fail() {
