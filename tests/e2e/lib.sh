@@ -348,6 +348,17 @@ pg_start() {
   e2e_as_user "$(pg_bin pg_ctl)" -D "${E2E_NODE_DATA[$node]:?unknown node $node}" \
     -l "${E2E_NODE_LOG[$node]}" -w -t 120 start >/dev/null ||
     fail "cannot start $node"
+  pg_check_listening "$node"
+}
+
+# pg_check_listening NODE: fail unless NODE's port is listened on at its 127.0.0.x address and
+# nowhere else (a setting added later could have widened listen_addresses).
+pg_check_listening() {
+  local node=$1 expected actual
+  expected="${E2E_NODE_HOST[$node]}:${E2E_NODE_PORT[$node]}"
+  actual=$(ss -Htln "( sport = :${E2E_NODE_PORT[$node]} )" | awk '{ print $4 }' | sort -u |
+    paste -sd ' ')
+  [[ "$actual" == "$expected" ]] || fail "$node listens on '$actual', expected only $expected"
 }
 
 # pg_stop NODE [fast|immediate|smart]: pg_ctl stop -w (default fast).
