@@ -10,6 +10,7 @@
 
 #include "container.h"
 #include "error.h"
+#include "escape.h"
 #include "wal_page_header.h"
 #include "unique_fd.h"
 
@@ -66,21 +67,37 @@ RestoreOutcome restore_file(Store& store, const WalName& name, const std::string
         }
         temp.write(bytes);
     });
-    if (!store.get(stored_name, [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); })) {
-        return RestoreOutcome::kNotFound;
-    }
+    // Every complaint about the stored bytes names the copy: with several sources, the operator
+    // must learn which one is damaged even when another one served the file.
+    auto damaged_as = [&](ErrorCode code, const std::string& why) {
+        return Error(code,
+                     "\"" + stored_name + "\" in " + store.describe() + " is damaged: " + why);
+    };
+    auto damaged = [&](const std::string& why) {
+        return damaged_as(ErrorCode::kInvalidContainer, why);
+    };
+    auto is_damage = [](ErrorCode code) {
+        return code == ErrorCode::kInvalidContainer || code == ErrorCode::kChecksumMismatch;
+    };
+    bool found = store.get(stored_name, [&](std::span<const std::uint8_t> chunk) {
+        try {
+            reader.feed(chunk);
+        } catch (const Error& e) {
+            if (!is_damage(e.code())) throw;
+            throw damaged_as(e.code(), e.what());
+        }
+    });
+    if (!found) return RestoreOutcome::kNotFound;
     ContainerMeta meta;
     try {
         meta = reader.finish();
     } catch (const Error& e) {
-        throw Error(e.code(), "\"" + stored_name + "\" in " + store.describe() + ": " + e.what());
+        if (!is_damage(e.code())) throw;
+        throw damaged_as(e.code(), e.what());
     }
-    auto damaged = [&](const std::string& why) {
-        return Error(ErrorCode::kInvalidContainer,
-                     "\"" + stored_name + "\" in " + store.describe() + ": " + why);
-    };
     if (meta.name != name.wal_file_name()) {
-        throw damaged("holds \"" + meta.name + "\", not \"" + name.wal_file_name() + "\"");
+        throw damaged("holds \"" + escape_bytes(meta.name) + "\", not \"" + name.wal_file_name() +
+                      "\"");
     }
     if (name.has_wal_pages()) {
         // The checksum proves these are the bytes that were pushed; the header proves they are a
@@ -95,6 +112,16 @@ RestoreOutcome restore_file(Store& store, const WalName& name, const std::string
         if (header.seg_size != meta.raw_size) {
             throw damaged(std::to_string(meta.raw_size) + " bytes, but wal_segment_size is " +
                           std::to_string(header.seg_size));
+        }
+        // The metadata frame has no checksum of its own; push and cleanup trust its cluster
+        // fields, so a flipped bit there is damage even though the WAL bytes verified.
+        if (meta.sysid != header.sysid || meta.tli != header.tli ||
+            meta.pg_major != header.pg_major) {
+            throw damaged("metadata says system identifier " + std::to_string(meta.sysid) +
+                          ", timeline " + std::to_string(meta.tli) + ", PostgreSQL " +
+                          std::to_string(meta.pg_major) + " but the WAL page header says " +
+                          std::to_string(header.sysid) + ", " + std::to_string(header.tli) +
+                          ", " + std::to_string(header.pg_major));
         }
     }
     temp.commit(target_path);
