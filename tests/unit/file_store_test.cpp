@@ -234,7 +234,10 @@ TEST_CASE("file store refuses names that are not plain file names", "[file_store
         {std::string("a\0b", 3), "contains NUL"},
         {std::string(256, 'n'), "longer than 255 bytes"},
     };
-    for (const auto& [name, why] : cases) {
+    for (const auto& bad_case : cases) {
+        // A plain reference, not a structured binding: lambdas may not capture those (clang 14).
+        const std::string& name = bad_case.first;
+        const std::string& why = bad_case.second;
         CAPTURE(name);
         for (auto op : std::vector<std::function<void()>>{
                  [&] { put_text(store, name, "x"); }, [&] { store.stat(name, 1); },
