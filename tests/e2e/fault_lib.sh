@@ -35,8 +35,14 @@ note() { echo "-- $*"; }
 # Counts a check that passed (the summary line shows how many ran).
 pass() { FAULT_CHECKS=$((FAULT_CHECKS + 1)); }
 
+FAULT_RAM_DIRS=()
+
 fault_cleanup() {
     local status=$?
+    local dir
+    for dir in "${FAULT_RAM_DIRS[@]}"; do
+        rm -rf "$dir"
+    done
     if [[ -n ${WORK:-} && -d $WORK ]]; then
         if [[ ${WALFERRY_KEEP:-0} == 1 ]]; then
             echo "work dir kept: $WORK" >&2
@@ -63,6 +69,18 @@ fault_setup() {
     trap fault_cleanup EXIT
     trap 'exit 130' INT TERM
     mkdir "$WORK/src"
+}
+
+# ram_dir VAR: sets VAR to a new directory in memory (/dev/shm) when there is one, else under
+# $WORK; removed on exit. For bulky inputs and outputs whose write-back would only slow a test.
+ram_dir() {
+    local dir
+    if [[ -d /dev/shm && -w /dev/shm ]] && dir=$(mktemp -d /dev/shm/walferry-fault.XXXXXX); then
+        FAULT_RAM_DIRS+=("$dir")
+    else
+        dir=$(mktemp -d "$WORK/ram.XXXXXX")
+    fi
+    printf -v "$1" '%s' "$dir"
 }
 
 # Summary at the end of a test script.
@@ -181,7 +199,7 @@ flip_bit() {
     local byte
     byte=$(od -An -tu1 -j "$2" -N1 -- "$1" | tr -d ' ')
     [[ -n $byte ]] || fail "flip_bit: $1 has no byte at offset $2"
-    printf "$(printf '\\%03o' $((byte ^ (1 << $3))))" |
+    printf '%b' "$(printf '\\%03o' $((byte ^ (1 << $3))))" |
         dd of="$1" bs=1 seek="$2" count=1 conv=notrunc status=none
 }
 

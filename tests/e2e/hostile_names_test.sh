@@ -22,6 +22,7 @@ cp "$A/000000010000000000000005.zst" "$T/x.zst"
 cp "$A/000000010000000000000005.zst" "$T/000000010000000000000005.zst"
 
 long_name=$(printf '0%.0s' {1..80})
+# shellcheck disable=SC2088  # a literal tilde is one of the hostile names
 names=(
     "../x"
     "../000000010000000000000005"
@@ -62,7 +63,7 @@ names=(
     "-rf"
     "--help"
     "-"
-    "~/000000010000000000000005"
+    '~/000000010000000000000005'
     "..\\000000010000000000000005"
     "000000010000000000000005/"
     "walferry.info"
@@ -80,7 +81,7 @@ escaped() {
     local out="" byte
     for byte in $(printf '%s' "$1" | od -An -v -tx1); do
         if ((16#$byte >= 0x20 && 16#$byte < 0x7f && 16#$byte != 0x22 && 16#$byte != 0x5c)); then
-            out+=$(printf "\\x$byte")
+            out+=$(printf '%b' "\\x$byte")
         else
             out+="\\x$byte"
         fi
@@ -91,7 +92,8 @@ escaped() {
 # expect_one_clear_line TOOL SHOWN WHAT: one line, from TOOL, an error quoting the name (as
 # SHOWN, escaped) and tagged with the invalid-name code.
 expect_one_clear_line() {
-    local tool=$1 quoted="\"$(escaped "$2")\"" what=$3
+    local tool=$1 quoted what=$3
+    quoted="\"$(escaped "$2")\""
     expect_stderr_lines 1 "$what"
     expect_stdout_empty "$what"
     expect_stderr_matches "^$tool: error: " "$what"

@@ -186,7 +186,7 @@ run_in "$WORK/pgdata" "$FETCH" "$name5" pg_wal/RECOVERYXLOG "$A"
 expect_rc 0 "fetch $name5 to pg_wal/RECOVERYXLOG"
 expect_stderr_empty "fetch $name5 to pg_wal/RECOVERYXLOG"
 expect_same_bytes "$WORK/pgdata/pg_wal/RECOVERYXLOG" "$seg5" "fetch $name5 to pg_wal/RECOVERYXLOG"
-[[ -z $(ls -A "$WORK/pgdata/pg_wal" | grep -vx RECOVERYXLOG) ]] ||
+[[ $(find "$WORK/pgdata/pg_wal" -mindepth 1 -printf '%P\n') == RECOVERYXLOG ]] ||
     fail "fetch left other files in pg_wal: $(ls -A "$WORK/pgdata/pg_wal")"
 pass
 expect_no_temp "$WORK/pgdata" "fetch $name5"
