@@ -74,7 +74,8 @@ std::string expand_home(const std::string& path) {
 
 Destination read_destination(const Reader& r, const toml::table& t, std::string_view cwd) {
     r.only_keys(t, "destination.",
-                {"name", "url", "identity", "known_hosts", "accept_new_host_keys"});
+                {"name", "url", "identity", "known_hosts", "accept_new_host_keys", "remote_sync",
+                 "connect_timeout", "io_timeout"});
     Destination d;
     auto url = r.text(t, "destination.url");
     if (!url) r.fail("destination.url", "missing");
@@ -83,6 +84,11 @@ Destination read_destination(const Reader& r, const toml::table& t, std::string_
     d.identity = expand_home(r.text(t, "destination.identity").value_or(""));
     d.known_hosts = expand_home(r.text(t, "destination.known_hosts").value_or(""));
     d.accept_new_host_keys = r.boolean(t, "destination.accept_new_host_keys").value_or(false);
+    d.remote_sync = r.boolean(t, "destination.remote_sync").value_or(false);
+    d.connect_timeout_s = static_cast<int>(
+        r.integer(t, "destination.connect_timeout", 1, 3600).value_or(d.connect_timeout_s));
+    d.io_timeout_s =
+        static_cast<int>(r.integer(t, "destination.io_timeout", 1, 3600).value_or(d.io_timeout_s));
     return d;
 }
 

@@ -18,6 +18,11 @@ struct Destination {
     std::string identity;     // sftp: private key file ("~/" expanded)
     std::string known_hosts;  // sftp: OpenSSH known_hosts file ("~/" expanded)
     bool accept_new_host_keys = false;
+    // sftp: run `sync` on the archive directory over an exec channel after each publish (SFTP
+    // itself cannot fsync a directory); needs an account that may run commands.
+    bool remote_sync = false;
+    int connect_timeout_s = 10;  // sftp: TCP connect
+    int io_timeout_s = 30;       // sftp: any single wait for the server (handshake, reads, writes)
 };
 
 struct FetchSettings {

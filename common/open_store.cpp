@@ -2,14 +2,14 @@
 
 #include "error.h"
 #include "file_store.h"
+#include "sftp_store.h"
 
 namespace walferry {
 
 std::unique_ptr<Store> open_store(const Destination& destination) {
     const Location& loc = destination.location;
     if (loc.scheme == Location::Scheme::kFile) return std::make_unique<FileStore>(loc.path);
-    throw Error(ErrorCode::kUnsupported,
-                "sftp:// is not supported by this build yet: \"" + loc.url() + "\"");
+    return std::make_unique<SftpStore>(destination);
 }
 
 std::vector<Destination> destinations_from(const std::vector<std::string>& positional,

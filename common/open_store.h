@@ -8,7 +8,7 @@
 
 namespace walferry {
 
-// file:// -> FileStore. sftp:// -> Error(kUnsupported) until the SFTP backend exists.
+// file:// -> FileStore, sftp:// -> SftpStore (which connects on first use).
 std::unique_ptr<Store> open_store(const Destination& destination);
 
 // Destinations from positional arguments, or from the config when there are none.

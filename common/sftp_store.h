@@ -1,0 +1,63 @@
+// The sftp:// backend: an archive directory on another host, reached over SSH (libssh2).
+//
+// Durability. put() writes a temporary file ".walferry-tmp.<name>.<random>" in the archive
+// directory, has the server fsync it (fsync@openssh.com; a server without that extension is
+// refused, since the data could not be made durable), closes it, then publishes it with the
+// plain SFTP rename. OpenSSH's sftp-server (and internal-sftp, the same code) performs that
+// rename as link() + unlink(), so it never replaces an existing name: an existing file makes
+// put() return false. posix-rename@openssh.com would replace and is never used.
+// SFTP has no way to fsync a directory, so after put() returns the new name is durable on the
+// remote side only as far as the remote file system orders metadata (ext4 and xfs with their
+// default journaling commit it within seconds; the data itself is already synced). Where that
+// is not enough, `remote_sync = true` runs `sync -- <dir>` (coreutils: fsync of the directory)
+// over an exec channel after each publish; that needs an account allowed to run commands.
+//
+// Connections are opened on first use (so open_store() does no I/O) and reopened after a
+// transport failure. Timeouts: TCP connect, then every single wait for the server.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config.h"
+#include "store.h"
+
+namespace walferry {
+
+class SshSession;
+
+class SftpStore final : public Store {
+  public:
+    // `destination.location` must be an sftp:// location.
+    explicit SftpStore(Destination destination);
+    ~SftpStore() override;
+
+    std::string describe() const override;
+    bool put(std::string_view name, ByteParts parts) override;
+    std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override;
+    bool get(std::string_view name, const ByteSink& sink) override;
+    std::vector<std::string> list() override;
+    bool remove(std::string_view name) override;
+
+  private:
+    SshSession& connected();
+    std::string remote_path(std::string_view name) const;
+    std::string url_of(std::string_view name) const;
+    void remove_dead_temps(SshSession& ssh, const std::string& name);
+    void sync_directory(SshSession& ssh);
+
+    Destination destination_;
+    std::unique_ptr<SshSession> session_;
+    bool swept_ = false;
+};
+
+// Exposed for tests.
+
+// The temporary name put() writes `name` under: kTempPrefix + name (cut so that the whole stays
+// within 255 bytes) + "." + 16 lower-case hex digits of `random`.
+std::string sftp_temp_name(std::string_view name, std::uint64_t random);
+
+// True if `entry` is a temporary file put() made for `name` (any random part).
+bool is_temp_of(std::string_view entry, std::string_view name);
+
+}  // namespace walferry
