@@ -5,7 +5,8 @@
 # server.primary (slot restart_lsn), server.standby (restartpoint redo file) and keep-backups (the
 # newest backup's start) with exactly the servers' values, remove every segment below the lowest
 # of them and nothing at or after it. A server that cannot be asked (a port nobody listens on, a
-# stopped standby) and a config with nothing to go by are errors that remove nothing.
+# stopped standby) and a config with nothing to go by are errors that remove nothing; keep_age
+# keeps what was archived recently.
 #
 # Environment: WALFERRY_BIN_DIR (set by ctest), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
@@ -190,6 +191,17 @@ pg_stop standby
 expect_refused "$config" "the standby stopped" \
   'walferry-cleanup: error: server "standby": cannot connect'*'nothing removed'*
 pg_start standby
+
+# keep_age = "1h": every segment was archived within the hour, so nothing goes.
+printf '%s\n[cleanup]\nkeep_backups = 1\nkeep_age = "1h"\n' "$servers_toml" >"$E2E_WORK/keep_age.toml"
+chmod 644 "$E2E_WORK/keep_age.toml"
+segments_before=$(cl_segments "$archive")
+cl_cleanup_ok -n --prune -c "$E2E_WORK/keep_age.toml" "$archive"
+e2e_assert_eq "removals planned with keep_age = 1h" 0 "$(grep -c '^remove ' <<<"$CL_OUT" || true)"
+e2e_assert_eq "segments kept for keep_age" "$removable" \
+  "$(grep -c '^keep [0-9A-F]*\.zst: archived within keep_age' <<<"$CL_OUT" || true)"
+cl_cleanup_ok --prune -c "$E2E_WORK/keep_age.toml" "$archive"
+e2e_assert_eq "segments after --prune with keep_age = 1h" "$segments_before" "$(cl_segments "$archive")"
 
 cl_cleanup_ok -n --prune -c "$config" "$archive"
 backup1_file=$(cd "$archive" && ls -- "$backup1_start".*.backup.zst)
