@@ -4,11 +4,11 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <memory>
-#include <toml++/toml.h>
 
 #include "error.h"
 #include "escape.h"
@@ -26,21 +26,22 @@ void sync_dir(const std::string& path) {
     if (!fd || ::fsync(fd.get()) != 0) throw_io("cannot fsync", path, errno);
 }
 
+constexpr std::size_t kMaxRecordBytes = 65536;
+
+// The file's content, cut after kMaxRecordBytes + 1 bytes (parse_record refuses that size).
 std::string read_small_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_io("cannot open", path, errno);
     std::string out;
     char buf[4096];
-    for (;;) {
+    while (out.size() <= kMaxRecordBytes) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) throw_io("cannot read", path, errno);
-        if (n == 0) return out;
+        if (n == 0) break;
         out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > 65536) {
-            throw Error(ErrorCode::kInvalidState, "cleanup consumer record \"" + path + "\" is too large");
-        }
     }
+    return out;
 }
 
 ConsumerRecord parse_record(const std::string& name, const std::string& path,
@@ -50,6 +51,9 @@ ConsumerRecord parse_record(const std::string& name, const std::string& path,
                      "cleanup consumer record \"" + path + "\" is damaged: " + why +
                          " (fix or remove it with --forget-consumer " + name + ")");
     };
+    if (text.size() > kMaxRecordBytes) {
+        throw bad("larger than " + std::to_string(kMaxRecordBytes) + " bytes");
+    }
     toml::table t;
     try {
         t = toml::parse(text, path);
@@ -125,7 +129,8 @@ std::vector<ConsumerRecord> ConsumerRegistry::load() const {
 void ConsumerRegistry::record(const std::string& name, const WalName& cutoff,
                               std::int64_t now) const {
     check_consumer_name(name);
-    if (consumers_dir_.empty()) throw Error(ErrorCode::kInternal, "recording into a registry not created");
+    if (consumers_dir_.empty())
+        throw Error(ErrorCode::kInternal, "recording into a registry not created");
     const std::string path = consumers_dir_ + "/" + name;
     const std::string temp = consumers_dir_ + "/." + name + ".tmp";
     const std::string text =
