@@ -263,6 +263,12 @@ e2e_assert_eq "pgbench tables on promoted sb1 vs the primary at promotion" "$pri
 e2e_assert_eq "pgbench tables on sb2 vs sb1" "$sb1_digest" "$(pg_tables_digest sb2)"
 e2e_assert_eq "pgbench_accounts rows" $((pgbench_scale * 100000)) \
   "$(pg_sql sb2 "SELECT count(*) FROM pgbench_accounts")"
+# pgbench's transactions move the same delta through accounts, tellers, branches and history.
+e2e_assert_eq "pgbench balances on sb2 (accounts = tellers = branches = history)" t "$(pg_sql sb2 "
+  SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(tbalance) FROM pgbench_tellers)
+     AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches)
+     AND (SELECT sum(bbalance) FROM pgbench_branches) = (SELECT sum(delta) FROM pgbench_history)
+     AND (SELECT count(*) FROM pgbench_history) > 0")"
 e2e_assert_eq "markers on sb2 vs sb1" "$(pg_sql sb1 "SELECT note FROM e2e_marker ORDER BY note")" \
   "$(pg_sql sb2 "SELECT note FROM e2e_marker ORDER BY note")"
 e2e_assert_eq "dead-branch rows on sb2" 0 "$(pg_sql sb2 "SELECT count(*) FROM e2e_marker WHERE note = 'dead branch'")"
