@@ -222,6 +222,19 @@ std::string known_hosts_line(std::string_view name, std::span<const std::uint8_t
     return std::string(name) + " " + type + " " + base64_encode(blob) + "\n";
 }
 
+std::string supported_methods(std::string_view methods, const std::vector<std::string>& supported) {
+    std::string out;
+    while (!methods.empty()) {
+        std::size_t comma = methods.find(',');
+        std::string_view method = methods.substr(0, comma);
+        methods.remove_prefix(comma == std::string_view::npos ? methods.size() : comma + 1);
+        if (std::find(supported.begin(), supported.end(), method) != supported.end()) {
+            out += (out.empty() ? "" : ",") + std::string(method);
+        }
+    }
+    return out;
+}
+
 std::string revoked_key_of(std::string_view line) {
     if (next_field(line) != "@revoked") return {};
     next_field(line);  // host patterns

@@ -77,6 +77,10 @@ std::string key_type_name(std::span<const std::uint8_t> blob);
 // One known_hosts line for `name` and `blob`, ending in '\n'; "" if the blob is malformed.
 std::string known_hosts_line(std::string_view name, std::span<const std::uint8_t> blob);
 
+// The names of the comma-separated `methods` that are in `supported`, comma-separated, in order.
+// (libssh2 1.10's own filtering of unsupported names copies overlapping memory.)
+std::string supported_methods(std::string_view methods, const std::vector<std::string>& supported);
+
 // The base64 key of a "@revoked <hosts> <type> <key>" line, "" for any other line.
 std::string revoked_key_of(std::string_view line);
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <vector>
 
 #include "error.h"
 #include "known_hosts.h"
@@ -109,6 +110,16 @@ UniqueFd connect_socket(const std::string& host, int port, int timeout_ms, const
     throw Error(ErrorCode::kUnavailable, "cannot connect to " + who + ": " + errno_text(err));
 }
 
+// The host key algorithms this libssh2 build implements (1.10: no rsa-sha2-*).
+std::vector<std::string> host_key_algorithms(LIBSSH2_SESSION* session) {
+    const char** algs = nullptr;
+    int n = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algs);
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) out.emplace_back(algs[i]);
+    if (algs) libssh2_free(session, algs);
+    return out;
+}
+
 struct AgentFree {
     void operator()(LIBSSH2_AGENT* agent) const noexcept {
         libssh2_agent_disconnect(agent);
@@ -163,8 +174,11 @@ void SshSession::verify_host_key(const SshOptions& options) {
     if (path.empty()) path = home_dir() + "/.ssh/known_hosts";
     KnownHosts known(session_.get(), path, options.accept_new_host_keys);
     const std::string name = known_hosts_name(options.host, options.port);
-    libssh2_session_method_pref(session_.get(), LIBSSH2_METHOD_HOSTKEY,
-                                known.preferred_methods(name).c_str());
+    const std::string methods =
+        supported_methods(known.preferred_methods(name), host_key_algorithms(session_.get()));
+    if (!methods.empty()) {
+        libssh2_session_method_pref(session_.get(), LIBSSH2_METHOD_HOSTKEY, methods.c_str());
+    }
     if (libssh2_session_handshake(session_.get(), socket_.get()) != 0) {
         fail_connect("SSH handshake failed with");
     }

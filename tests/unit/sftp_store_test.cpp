@@ -74,6 +74,17 @@ TEST_CASE("a known_hosts line for an accepted key", "[sftp]") {
     CHECK(known_hosts_line("host", bytes("xx")) == "");
 }
 
+TEST_CASE("host key algorithms are offered only if libssh2 implements them, in order", "[sftp]") {
+    std::vector<std::string> libssh2_1_10 = {"ecdsa-sha2-nistp256", "ssh-ed25519", "ssh-rsa"};
+    CHECK(supported_methods("rsa-sha2-512,rsa-sha2-256,ssh-rsa,ssh-ed25519", libssh2_1_10) ==
+          "ssh-rsa,ssh-ed25519");
+    CHECK(supported_methods("ssh-ed25519,ecdsa-sha2-nistp256", libssh2_1_10) ==
+          "ssh-ed25519,ecdsa-sha2-nistp256");
+    CHECK(supported_methods("rsa-sha2-512", libssh2_1_10) == "");
+    CHECK(supported_methods("", libssh2_1_10) == "");
+    CHECK(supported_methods("ssh-ed25519", {}) == "");
+}
+
 TEST_CASE("@revoked lines give their key, other lines nothing", "[sftp]") {
     CHECK(revoked_key_of("@revoked * ssh-ed25519 AAAAC3Nz comment") == "AAAAC3Nz");
     CHECK(revoked_key_of("  @revoked\thost1,host2 ssh-rsa AAAAB3") == "AAAAB3");
