@@ -199,6 +199,35 @@ for a in "$A1" "$A2"; do
   expect_no_temp "$a" "failed pushes"
 done
 
+note "a server that stops answering in the middle of a write: refused within io_timeout"
+head -c $((150 * 1024 * 1024)) /dev/zero >"$E2E_WORK/big"
+chmod 644 "$E2E_WORK/big"
+stall=$(config stall "$(sshd_destination sb1 "$A1" "io_timeout = 2")")
+e2e_as_user "$STORE" -c "$stall" put big.bin "$E2E_WORK/big" >"$OUT" 2>"$ERR" &
+writer=$!
+e2e_wait_for 30 "the big write to start" compgen -G "$A1/.walferry-tmp.big.bin.*"
+sleep 0.2
+# The per-connection sshd processes under sb1's listener (the listener itself stays up).
+sessions=$(pgrep -P "${SSHD_PID[sb1]}") || fail "no sshd session process for the big write"
+sessions="$sessions $(for p in $sessions; do pgrep -P "$p" || true; done)"
+# shellcheck disable=SC2086 # a list of pids
+kill -STOP $sessions
+t0=$(now_ms)
+RC=0
+wait "$writer" || RC=$?
+took=$(($(now_ms) - t0))
+# shellcheck disable=SC2086
+kill -CONT $sessions
+expect_refused "server stalled mid-write" "cannot write .*no answer from .*127\.0\.0\.2.* within 2 s"
+((took < 5000)) || fail "a stalled server with io_timeout = 2 took $took ms to give up"
+note "stalled write refused $took ms after the server stopped"
+[[ ! -e $A1/big.bin ]] || fail "a stalled write left big.bin under its final name"
+head -c 10 /dev/zero >"$E2E_WORK/small" && chmod 644 "$E2E_WORK/small"
+run "$STORE" -c "$only1" put big.bin "$E2E_WORK/small"
+[[ $RC == 0 && $(cat "$OUT") == stored ]] || fail "put after the stall: $RC $(cat "$OUT" "$ERR")"
+expect_no_temp "$A1" "the put after a stalled write"
+rm -f "$A1/big.bin" "$E2E_WORK/big"
+
 note "temp files of dead writers: the next push removes its own name's and stale ones"
 dead=".walferry-tmp.$name6.zst.0123456789abcdef"
 alive=".walferry-tmp.000000010000000000000007.zst.fedcba9876543210"
