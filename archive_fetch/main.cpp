@@ -21,12 +21,14 @@ int main(int argc, char** argv) {
     const std::map<std::string, RecoveryMode> modes{{"auto", RecoveryMode::kAuto},
                                                     {"standby", RecoveryMode::kStandby},
                                                     {"recovery", RecoveryMode::kRecovery}};
-    app.add_option("--mode", options.mode,
+    std::string mode = "auto";
+    app.add_option("--mode", mode,
                    "auto (standby.signal in the working directory means standby), standby "
                    "(failures exit 1), recovery (failures exit 255)")
-        ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
+        ->check(CLI::IsMember({"auto", "standby", "recovery"}));
     app.add_flag("-v,--verbose", options.verbose, "Say where each file was looked for");
     if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
+    options.mode = modes.at(mode);
     bool recovery_mode = options.mode == RecoveryMode::kRecovery;
     return run_tool(
         kTool, [&] { return run_fetch(options, recovery_mode); },

@@ -118,6 +118,13 @@ std::vector<ConsumerRecord> ConsumerRegistry::load() const {
         std::string name = e->d_name;
         if (name.front() == '.') continue;  // ".", "..", temp files of record()
         const std::string path = consumers_dir_ + "/" + name;
+        try {
+            check_consumer_name(name);
+        } catch (const Error& err) {
+            throw Error(ErrorCode::kInvalidState, "stray file \"" + path +
+                                                      "\" among cleanup consumers (" + err.what() +
+                                                      "); remove it by hand");
+        }
         out.push_back(parse_record(name, path, read_small_file(path)));
     }
     if (errno != 0) throw_io("cannot list", consumers_dir_, errno);

@@ -19,7 +19,7 @@ using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
 std::string one_line(const char* text) {
     std::string out = text ? text : "";
     while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    for (char& c : out) c = c == '\n' ? ' ' : c;
+    for (char& c : out) c = (c == '\n' || c == '\t') ? ' ' : c;
     return out;
 }
 
@@ -91,6 +91,7 @@ std::optional<WalName> server_cutoff(const ServerSpec& spec, std::uint64_t seg_s
 }  // namespace
 
 WalName keep_backups_cutoff(const std::vector<ArchiveEntry>& entries, int keep) {
+    if (keep < 1) throw Error(ErrorCode::kInternal, "keep_backups_cutoff needs keep >= 1");
     std::vector<WalName> backups;
     for (const ArchiveEntry& e : entries) {
         if (e.is_wal && e.name.kind == WalKind::kBackupHistory) backups.push_back(e.name);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <optional>
 
 namespace walferry {
 
@@ -13,6 +14,48 @@ void print_error(std::string_view tool, std::string_view message) {
     line += '\n';
     std::fputs(line.c_str(), stderr);
 }
+
+namespace {
+
+// CLI11 checks required arguments before it reports extra ones, so `tool --bogus` alone would be
+// told "WALPATH is required". An option nobody declared is the real problem: name it first.
+std::optional<std::string> unknown_option(CLI::App& app, int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--") break;
+        if (arg.size() < 2 || arg[0] != '-') continue;
+        std::string name(arg.substr(0, arg.find('=')));
+        if (arg[1] != '-') name = name.substr(0, 2);  // "-lX": short option with value
+        bool known = name == "-h" || name == "--help";
+        for (const CLI::Option* o : app.get_options()) known = known || o->check_name(name);
+        if (!known) return name;
+        if (const CLI::Option* o = app.get_option_no_throw(name); o && o->get_type_size() > 0 &&
+                                                                  arg.find('=') == arg.npos &&
+                                                                  name.size() == arg.size()) {
+            ++i;  // its value, which may start with '-'
+        }
+    }
+    return std::nullopt;
+}
+
+// CLI11 messages start with a capital ("The following argument was not expected") or with an
+// argument name ("WALPATH is required"): lower-case only an ordinary word.
+std::string message_of(const CLI::ParseError& e) {
+    std::string msg = e.what();
+    if (msg.size() > 1 && std::isupper(static_cast<unsigned char>(msg[0])) &&
+        std::islower(static_cast<unsigned char>(msg[1]))) {
+        msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
+    }
+    return msg;
+}
+
+int usage_error(CLI::App& app, const std::string& message) {
+    print_error(app.get_name(), message);
+    std::fprintf(stderr, "Try \"%s --help\" for more information.\n", app.get_name().c_str());
+    return exit_code(ErrorCode::kUsage);
+}
+
+}  // namespace
 
 int parse_command_line(CLI::App& app, int argc, char** argv) {
     try {
@@ -25,11 +68,10 @@ int parse_command_line(CLI::App& app, int argc, char** argv) {
         std::cout << e.what() << "\n";
         return 0;
     } catch (const CLI::ParseError& e) {
-        std::string msg = e.what();
-        if (!msg.empty()) msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
-        print_error(app.get_name(), msg);
-        std::fprintf(stderr, "Try \"%s --help\" for more information.\n", app.get_name().c_str());
-        return exit_code(ErrorCode::kUsage);
+        if (std::optional<std::string> bad = unknown_option(app, argc, argv)) {
+            return usage_error(app, "unrecognized option \"" + *bad + "\"");
+        }
+        return usage_error(app, message_of(e));
     }
 }
 
