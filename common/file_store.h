@@ -4,6 +4,7 @@
 #include <string>
 
 #include "store.h"
+#include "unique_fd.h"
 
 namespace walferry {
 
@@ -24,6 +25,7 @@ public:
 
 private:
     std::string dir_;
+    UniqueFd remove_dirfd_;  // opened by the first remove()
 };
 
 // Prefix of temporary files written by put(): ".walferry-tmp.<name>.<random>". list() hides them.
