@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 #include "container.h"
@@ -58,14 +59,16 @@ private:
 
 RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path) {
     const std::string stored_name = name.archive_file_name();
-    TempFile temp(target_path);
+    // Made at the first byte: "not found", the common answer, creates and removes nothing.
+    std::optional<TempFile> temp;
     std::vector<std::uint8_t> head;  // the first page header, checked once all is verified
     ContainerReader reader([&](std::span<const std::uint8_t> bytes) {
         if (head.size() < kWalLongHeaderSize) {
             std::size_t take = std::min(bytes.size(), kWalLongHeaderSize - head.size());
             head.insert(head.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
         }
-        temp.write(bytes);
+        if (!temp) temp.emplace(target_path);
+        temp->write(bytes);
     });
     // Every complaint about the stored bytes names the copy: with several sources, the operator
     // must learn which one is damaged even when another one served the file.
@@ -124,7 +127,8 @@ RestoreOutcome restore_file(Store& store, const WalName& name, const std::string
                           ", " + std::to_string(header.pg_major));
         }
     }
-    temp.commit(target_path);
+    if (!temp) throw damaged("empty");
+    temp->commit(target_path);
     return RestoreOutcome::kRestored;
 }
 
