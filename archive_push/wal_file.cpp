@@ -78,7 +78,9 @@ PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& opt
 
     ContainerMeta meta;
     meta.name = out.name.wal_file_name();
-    ContainerWriter writer(options);
+    CompressOptions sized = options;
+    sized.size_hint = static_cast<std::uint64_t>(st.st_size);
+    ContainerWriter writer(sized);
     std::vector<std::uint8_t> buf(kReadChunk);
     std::string history_text;
     bool first = true;

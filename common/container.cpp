@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <future>
 #include <map>
 #include <string_view>
 
@@ -19,6 +20,7 @@ namespace {
 constexpr std::size_t kFrameHeaderSize = 8;  // magic + length, both u32 little-endian
 constexpr std::string_view kVersionKey = "walferry-container";
 constexpr int kJobSize = 2 << 20;  // zstd worker job size, see ContainerWriter
+constexpr std::size_t kParallelHashMin = 256 << 10;  // smaller chunks are hashed inline
 
 [[noreturn]] void invalid(const std::string& why) {
     throw Error(ErrorCode::kInvalidContainer, why);
@@ -228,7 +230,13 @@ ContainerWriter::ContainerWriter(const CompressOptions& options) : impl_(std::ma
                                             ".." + std::to_string(levels.upperBound));
     }
     int workers = options.threads;
-    if (workers == 0) workers = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+    if (workers == 0 && options.size_hint > kAutoWorkersAbove) {
+        workers = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+    }
+    if (options.size_hint > 0) {
+        // Room for WAL that compresses 4:1; untouched reserved pages cost nothing.
+        impl_->payload.reserve(static_cast<std::size_t>(options.size_hint / 4));
+    }
     auto set = [&](ZSTD_cParameter p, int v, const char* name) {
         std::size_t ret = ZSTD_CCtx_setParameter(c, p, v);
         if (ZSTD_isError(ret)) {
@@ -241,7 +249,9 @@ ContainerWriter::ContainerWriter(const CompressOptions& options) : impl_(std::ma
     set(ZSTD_c_checksumFlag, 1, "checksumFlag");
     // A libzstd built without threads refuses workers; single-threaded output is the same format,
     // only slower, so that is not worth failing a push for.
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, workers))) {
+    if (workers == 0) {
+        set(ZSTD_c_nbWorkers, 0, "nbWorkers");
+    } else if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, workers))) {
         set(ZSTD_c_nbWorkers, 0, "nbWorkers");
     } else {
         // zstd's default job is several times the window (8 MiB and more from level 3), so a
@@ -255,11 +265,23 @@ ContainerWriter::~ContainerWriter() = default;
 
 void ContainerWriter::feed(std::span<const std::uint8_t> raw) {
     if (impl_->finished) throw Error(ErrorCode::kInternal, "ContainerWriter::feed after finish");
-    impl_->hash.update(raw);
     impl_->raw_size += raw.size();
     ZSTD_inBuffer in{raw.data(), raw.size(), 0};
     // With workers, zstd may return before taking all input; keep calling until it has.
-    while (in.pos < in.size) impl_->compress(in, ZSTD_e_continue);
+    auto compress_all = [&] {
+        while (in.pos < in.size) impl_->compress(in, ZSTD_e_continue);
+    };
+    if (raw.size() < kParallelHashMin) {
+        impl_->hash.update(raw);
+        compress_all();
+        return;
+    }
+    // SHA-256 costs about a third of what zstd does on WAL: on a second core it runs while this
+    // thread compresses the same bytes. The future's get() (or destructor, if compress throws)
+    // waits for it, so `raw` outlives the digest.
+    auto digest = std::async(std::launch::async, [&] { impl_->hash.update(raw); });
+    compress_all();
+    digest.get();
 }
 
 CompressedFile ContainerWriter::finish(ContainerMeta meta) {

@@ -45,9 +45,14 @@ std::vector<std::uint8_t> encode_meta_frame(const ContainerMeta& meta);
 ContainerMeta decode_meta_frame(std::span<const std::uint8_t> head, std::size_t& frame_size);
 
 struct CompressOptions {
-    int level = 1;    // zstd level
-    int threads = 0;  // zstd workers; 0: one per online core
+    int level = 1;  // zstd level
+    // zstd worker threads. 0 (auto): none for inputs up to kAutoWorkersAbove — zstd on the calling
+    // thread and SHA-256 on a second one is faster for a 16 MiB segment than zstd's workers,
+    // whose buffers cost more page faults than they save — and one per core above that.
+    int threads = 0;
+    std::uint64_t size_hint = 0;  // expected raw size, 0 if unknown: output is reserved from it
 };
+inline constexpr std::uint64_t kAutoWorkersAbove = 64ull << 20;
 
 // The result of reading and compressing one WAL file once, ready to be sent to every
 // destination: meta_frame followed by payload is the stored file.
