@@ -28,7 +28,7 @@ std::optional<std::string> unknown_option(CLI::App& app, int argc, char** argv) 
         if (arg[1] != '-') name = name.substr(0, 2);  // "-lX": short option with value
         bool known = name == "-h" || name == "--help";
         for (const CLI::Option* o : app.get_options()) known = known || o->check_name(name);
-        if (!known) return name;
+        if (!known) return arg[1] == '-' ? std::string(arg) : name;  // as getopt shows them
         if (const CLI::Option* o = app.get_option_no_throw(name); o && o->get_type_size() > 0 &&
                                                                   arg.find('=') == arg.npos &&
                                                                   name.size() == arg.size()) {
