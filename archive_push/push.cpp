@@ -1,11 +1,17 @@
 #include "push.h"
 
+#include <chrono>
 #include <cstdio>
+#include <memory>
+#include <thread>
 
+#include "backlog.h"
+#include "batch.h"
 #include "config.h"
 #include "error.h"
 #include "open_store.h"
 #include "publish.h"
+#include "spool.h"
 #include "tool_main.h"
 #include "wal_file.h"
 
@@ -15,6 +21,207 @@ namespace {
 
 constexpr std::string_view kTool = "walferry-push";
 
+struct FileResult {
+    std::optional<PublishOutcome> outcome;
+    std::optional<Error> error;
+};
+
+// What one destination's thread did.
+struct DestinationRun {
+    const Destination* destination = nullptr;
+    std::optional<DrainResult> drain;
+    std::optional<Error> spool_error;  // its backlog could not be read
+    std::vector<FileResult> files;
+};
+
+std::uint64_t now_ns() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+void warn(const std::string& message) {
+    print_error(kTool, "warning: " + message);
+}
+
+// One destination: its backlog oldest first, then every file in order, over one store. A
+// failure to reach it fails the files not tried yet; a refusal only fails that file.
+void run_destination(const Destination& d, const Spool& spool,
+                     const std::vector<PreparedWal>& files, DestinationRun& run) {
+    run.files.resize(files.size());
+    std::size_t next = 0;
+    auto fail_rest = [&](const Error& e) {
+        for (; next < files.size(); ++next) run.files[next].error = e;
+    };
+    try {
+        std::unique_ptr<Store> store = open_store(d);
+        try {
+            if (auto queue = spool.backlog(d.name, false))
+                run.drain = drain_backlog(*queue, *store);
+        } catch (const Error& e) {
+            run.spool_error = e;
+        }
+        if (run.drain && run.drain->failure) return fail_rest(*run.drain->failure);
+        for (; next < files.size(); ++next) {
+            try {
+                run.files[next].outcome = publish(*store, files[next]);
+            } catch (const Error& e) {
+                run.files[next].error = e;
+                if (!is_refusal(e.code())) {
+                    ++next;
+                    return fail_rest(e);
+                }
+            }
+        }
+    } catch (const Error& e) {
+        fail_rest(e);
+    } catch (const std::exception& e) {
+        fail_rest(Error(ErrorCode::kInternal, e.what()));
+    }
+}
+
+std::vector<DestinationRun> run_all(const std::vector<Destination>& destinations,
+                                    const Spool& spool, const std::vector<PreparedWal>& files) {
+    std::vector<DestinationRun> runs(destinations.size());
+    {
+        std::vector<std::jthread> threads;
+        for (std::size_t i = 0; i < destinations.size(); ++i) {
+            runs[i].destination = &destinations[i];
+            threads.emplace_back(run_destination, std::cref(destinations[i]), std::cref(spool),
+                                 std::cref(files), std::ref(runs[i]));
+        }
+    }
+    return runs;
+}
+
+void report_drain(const DestinationRun& run, bool verbose) {
+    const std::string& name = run.destination->name;
+    if (run.spool_error) warn("backlog of \"" + name + "\": " + run.spool_error->what());
+    if (!run.drain) return;
+    for (const Error& e : run.drain->refused) warn("\"" + name + "\": " + e.what());
+    if (verbose && (run.drain->sent > 0 || run.drain->left > 0)) {
+        std::fprintf(stderr, "%s: backlog of \"%s\": %d sent, %d left\n", kTool.data(),
+                     name.c_str(), run.drain->sent, run.drain->left);
+    }
+}
+
+// Whether file `i` is done: every destination holds it, or `required` do and the others have it
+// in their backlog. Otherwise the error to report (refusals first: a conflict is never queued).
+std::optional<Error> settle(std::size_t i, const PreparedWal& wal,
+                            std::vector<DestinationRun>& runs, std::optional<int> required,
+                            const Spool& spool, std::uint64_t cap, std::uint64_t& backlog_total,
+                            std::vector<std::string>& holders) {
+    std::vector<const DestinationRun*> failed;
+    for (const auto& run : runs) {
+        const FileResult& r = run.files[i];
+        if (r.outcome)
+            holders.push_back(run.destination->name);
+        else
+            failed.push_back(&run);
+    }
+    if (failed.empty()) return std::nullopt;
+    for (const auto* run : failed) {
+        if (is_refusal(run->files[i].error->code())) return run->files[i].error;
+    }
+    if (!required || static_cast<int>(holders.size()) < *required) return failed[0]->files[i].error;
+    const std::uint64_t adding = wal.file.stored_size() * failed.size();
+    if (backlog_total + adding > cap) {
+        return Error(ErrorCode::kUnavailable,
+                     "\"" + wal.name.wal_file_name() + "\": " + failed[0]->files[i].error->what() +
+                         "; the backlog cannot take it (" + std::to_string(backlog_total) + " + " +
+                         std::to_string(adding) + " bytes > backlog_cap_bytes " +
+                         std::to_string(cap) + ")");
+    }
+    try {
+        for (const auto* run : failed) {
+            add_to_backlog(*spool.backlog(run->destination->name, true), wal, now_ns());
+        }
+    } catch (const Error& e) {
+        return Error(e.code(),
+                     "\"" + wal.name.wal_file_name() + "\" cannot be queued: " + e.what());
+    }
+    backlog_total += adding;
+    for (const auto* run : failed) {
+        warn("\"" + run->destination->name + "\": " + run->files[i].error->what() + "; \"" +
+             wal.name.wal_file_name() + "\" queued in the backlog");
+    }
+    return std::nullopt;
+}
+
+std::string base_name(const std::string& path) {
+    std::size_t slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::vector<std::string> names_of(const std::vector<Destination>& destinations) {
+    std::vector<std::string> names;
+    for (const auto& d : destinations) names.push_back(d.name);
+    return names;
+}
+
+// True if an earlier call pushed this very file ahead (its marker matches size and SHA-256).
+bool answered_by_marker(const Spool& spool, const std::string& wal_path,
+                        const std::vector<std::string>& names, std::optional<int> required) {
+    std::unique_ptr<Store> markers = spool.markers(false);
+    if (!markers) return false;
+    const std::string name = base_name(wal_path);
+    WalName parsed;
+    if (!try_parse_wal_name(name, parsed) || parsed.compressed) return false;
+    std::optional<BatchMarker> marker = read_marker(*markers, name);
+    if (!marker) return false;
+    auto actual = hash_file(wal_path);
+    bool ok = actual && marker_covers(*marker, names, required) && actual->first == marker->size &&
+              actual->second == marker->sha256;
+    try {
+        markers->remove(marker_file_name(name));  // used once, or stale
+    } catch (const Error&) {
+    }
+    return ok;
+}
+
+// The segments after `wal` that archive_status lists as .ready, prepared; none on any doubt.
+void add_look_ahead(const std::string& wal_path, const Config& config,
+                    const CompressOptions& compress, Store& markers,
+                    std::vector<PreparedWal>& files) {
+    const PreparedWal& wal = files.front();
+    if (!wal.cluster || config.batch <= 0) return;
+    std::string dir = wal_path.substr(0, wal_path.size() - base_name(wal_path).size());
+    for (const WalName& next :
+         look_ahead(wal.name, wal.cluster->seg_size, ready_names(wal_path), config.batch)) {
+        try {
+            if (markers.stat(marker_file_name(next.wal_file_name()), 0)) break;
+            files.push_back(prepare_wal_file(dir + next.wal_file_name(), compress));
+        } catch (const Error&) {
+            break;  // its own call will push it and report
+        }
+    }
+}
+
+int run_drain(const std::vector<Destination>& destinations, const Spool& spool, bool verbose) {
+    std::vector<DestinationRun> runs = run_all(destinations, spool, {});
+    std::optional<Error> first;
+    for (const auto& run : runs) {
+        report_drain(run, verbose);
+        if (run.spool_error && !first) first = run.spool_error;
+        if (!run.drain) continue;
+        if (run.drain->failure) {
+            Error e(run.drain->failure->code(), "backlog of \"" + run.destination->name +
+                                                    "\" not sent: " + run.drain->failure->what());
+            if (first)
+                print_error(kTool, e.what());
+            else
+                first = e;
+        }
+        if (!run.drain->refused.empty() && !first) {
+            first = Error(run.drain->refused.front().code(),
+                          std::to_string(run.drain->refused.size()) + " backlog entries of \"" +
+                              run.destination->name + "\" refused");
+        }
+    }
+    if (first) throw *first;
+    return 0;
+}
+
 }  // namespace
 
 int run_push(const PushOptions& options) {
@@ -22,30 +229,76 @@ int run_push(const PushOptions& options) {
     Config config = load_config(options.config_path, cwd);
     std::vector<Destination> destinations =
         destinations_from(options.destinations, config, cwd, "destination");
+    std::optional<int> required = config.required;
+    if (required && *required >= static_cast<int>(destinations.size())) required.reset();
+    const Spool spool(config.spool);
+    if (options.drain) return run_drain(destinations, spool, options.verbose);
+    if (options.wal_path.empty()) throw Error(ErrorCode::kUsage, "WALPATH is required");
+    spool.check_outside_data_dir(options.wal_path);
+
+    const std::vector<std::string> names = names_of(destinations);
+    if (answered_by_marker(spool, options.wal_path, names, required)) {
+        if (options.verbose) {
+            std::fprintf(stderr, "%s: %s was pushed ahead with an earlier file\n", kTool.data(),
+                         options.wal_path.c_str());
+        }
+        return 0;
+    }
 
     CompressOptions compress{options.level.value_or(config.compress_level), config.threads};
-    PreparedWal wal = prepare_wal_file(options.wal_path, compress);
+    std::vector<PreparedWal> files;
+    files.push_back(prepare_wal_file(options.wal_path, compress));
+    std::unique_ptr<Store> markers;
+    try {
+        markers = spool.markers(true);
+    } catch (const Error& e) {
+        if (options.verbose) warn("no look-ahead batching: " + std::string(e.what()));
+    }
+    if (markers) add_look_ahead(options.wal_path, config, compress, *markers, files);
 
-    // required = "all": every destination must hold the file. Each is tried even after one
-    // fails, so that a retry by PostgreSQL only has the failed ones left to do.
-    std::optional<Error> first_failure;
-    for (const Destination& destination : destinations) {
-        try {
-            auto store = open_store(destination);
-            PublishOutcome outcome = publish(*store, wal);
-            if (options.verbose) {
-                std::fprintf(stderr, "%s: %s %s in %s (%llu bytes, stored %llu)\n", kTool.data(),
-                             outcome == PublishOutcome::kStored ? "stored" : "already had",
-                             wal.name.wal_file_name().c_str(), store->describe().c_str(),
-                             static_cast<unsigned long long>(wal.file.meta.raw_size),
-                             static_cast<unsigned long long>(wal.file.stored_size()));
+    std::vector<DestinationRun> runs = run_all(destinations, spool, files);
+    for (const auto& run : runs) report_drain(run, options.verbose);
+    std::uint64_t backlog_total = spool.backlog_total_bytes();
+    std::optional<Error> failure;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        std::vector<std::string> holders;
+        std::optional<Error> error = settle(i, files[i], runs, required, spool,
+                                            config.backlog_cap_bytes, backlog_total, holders);
+        if (options.verbose) {
+            for (const auto& run : runs) {
+                if (!run.files[i].outcome) continue;
+                std::fprintf(
+                    stderr, "%s: %s %s in %s (%llu bytes, stored %llu)\n", kTool.data(),
+                    *run.files[i].outcome == PublishOutcome::kStored ? "stored" : "already had",
+                    files[i].name.wal_file_name().c_str(), run.destination->name.c_str(),
+                    static_cast<unsigned long long>(files[i].file.meta.raw_size),
+                    static_cast<unsigned long long>(files[i].file.stored_size()));
             }
+        }
+        if (i == 0) {
+            if (error) {
+                // Every destination's own failure, the first one as the error.
+                for (const auto& run : runs) {
+                    const auto& e = run.files[0].error;
+                    if (e && std::string_view(e->what()) != error->what())
+                        print_error(kTool, e->what());
+                }
+                failure = error;
+                break;  // nothing is marked ahead when %p itself failed
+            }
+            continue;
+        }
+        if (error) break;  // later ones stay for their own calls
+        try {
+            write_marker(*markers,
+                         BatchMarker{files[i].name.wal_file_name(), files[i].file.meta.raw_size,
+                                     files[i].file.meta.sha256, holders});
         } catch (const Error& e) {
-            if (first_failure) print_error(kTool, e.what());
-            else first_failure = e;
+            warn("batch marker for \"" + files[i].name.wal_file_name() + "\": " + e.what());
+            break;
         }
     }
-    if (first_failure) throw *first_failure;
+    if (failure) throw *failure;
     return 0;
 }
 

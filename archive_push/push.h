@@ -8,13 +8,17 @@
 namespace walferry {
 
 struct PushOptions {
-    std::string wal_path;                   // %p
+    std::string wal_path;                   // %p; empty with drain
+    bool drain = false;                     // only send the spool's backlog
     std::vector<std::string> destinations;  // positional; replace the config's when given
     std::optional<std::string> config_path;
     std::optional<int> level;
     bool verbose = false;
 };
 
+// One archive_command call: the backlog first, then %p (and the look-ahead batch) to every
+// destination in parallel, one thread and one store (session) each; required = N puts what
+// failed destinations missed into the backlog. With `drain`, only the backlog is sent.
 // Returns the exit status; throws Error for failures (mapped by main).
 int run_push(const PushOptions& options);
 

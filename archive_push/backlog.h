@@ -1,0 +1,56 @@
+// The backlog of a destination that missed files: with required = N, a push that reached N
+// destinations succeeds and leaves the compressed file here for each one that failed. Every
+// later push (and walferry-push --drain) sends a destination its backlog first, oldest first.
+//
+// A queue is a Store (a spool subdirectory per destination in production, an in-memory store in
+// tests) holding entries "<20-digit sequence>.<archive name>": exactly the bytes the destination
+// should have stored, so an entry is published with the same never-overwrite rule as a fresh
+// push. An entry is removed only after the destination durably holds it (stored now, or found
+// identical); an entry the destination refuses (conflict, other cluster) is kept and reported:
+// nothing is ever dropped.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "store.h"
+#include "wal_file.h"
+
+namespace walferry {
+
+// "<seq as 20 decimal digits>.<wal.name.archive_file_name()>": names sort oldest first.
+std::string backlog_entry_name(std::uint64_t seq, const WalName& name);
+
+// Entries of `queue`, oldest first (anything else in it is ignored).
+std::vector<std::string> backlog_entries(Store& queue);
+
+// Total stored bytes of the entries of `queue`.
+std::uint64_t backlog_bytes(Store& queue);
+
+// Durably adds `wal` to `queue` under sequence `seq` (Error on failure: the caller must then
+// fail the push, since the file would be missing from that destination).
+void add_to_backlog(Store& queue, const PreparedWal& wal, std::uint64_t seq);
+
+// Reads an entry back into what publish() needs. Error(kInvalidState) if it is damaged.
+PreparedWal read_backlog_entry(Store& queue, const std::string& entry);
+
+struct DrainResult {
+    int sent = 0;                  // entries now durably in the destination, removed here
+    std::vector<Error> refused;    // one per entry the destination refused (kept)
+    std::optional<Error> failure;  // the destination stopped answering (rest kept)
+    int left = 0;                  // entries still queued
+};
+
+// True for errors about one file (conflict, foreign cluster, damaged data), as opposed to
+// failures to reach or write the destination.
+bool is_refusal(ErrorCode code);
+
+// Sends every entry of `queue` to `destination`, oldest first. A refused entry (conflict,
+// foreign cluster, unreadable stored file) is kept and reported, and the next one is tried; a
+// transport or I/O failure stops the drain. Never throws for the destination's failures.
+DrainResult drain_backlog(Store& queue, Store& destination);
+
+}  // namespace walferry

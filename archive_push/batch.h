@@ -1,0 +1,57 @@
+// Look-ahead batching: when %p is in pg_wal and archive_status/ lists the following segments as
+// .ready, one call pushes them too over the same connections and leaves a marker per file in the
+// spool; PostgreSQL's later call for such a file is answered at once once the marker is checked
+// against the file (size and SHA-256, re-hashed: cheap next to the network). walferry never
+// marks anything .done: PostgreSQL does that after each call.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sha256.h"
+#include "store.h"
+#include "wal_name.h"
+
+namespace walferry {
+
+// The segments after `current` on its timeline whose names are in `ready` (names without
+// ".ready"), consecutive, at most `limit`. Pure.
+std::vector<WalName> look_ahead(const WalName& current, std::uint64_t seg_size,
+                                const std::set<std::string>& ready, int limit);
+
+// Names (without ".ready") listed as <name>.ready in the archive_status directory next to
+// `wal_path`, if `wal_path` is in a directory called pg_wal; empty otherwise or on any error.
+std::set<std::string> ready_names(const std::string& wal_path);
+
+struct BatchMarker {
+    std::string name;  // WAL file name
+    std::uint64_t size = 0;
+    Sha256Digest sha256{};
+    std::vector<std::string> destinations;  // names of the destinations that hold it durably
+};
+
+std::string format_marker(const BatchMarker& marker);
+// Error(kInvalidState) naming the problem.
+BatchMarker parse_marker(std::string_view text);
+
+inline std::string marker_file_name(const std::string& wal_name) {
+    return wal_name + ".marker";
+}
+
+// Writes the marker (replacing an older one).
+void write_marker(Store& markers, const BatchMarker& marker);
+// The marker for `wal_name`, or nullopt if none or unreadable.
+std::optional<BatchMarker> read_marker(Store& markers, const std::string& wal_name);
+
+// True if `marker` says the file is done for this call: `required` (nullopt: all) of
+// `destinations` hold it.
+bool marker_covers(const BatchMarker& marker, const std::vector<std::string>& destinations,
+                   std::optional<int> required);
+
+// Size and SHA-256 of the file at `path`; nullopt if it cannot be read.
+std::optional<std::pair<std::uint64_t, Sha256Digest>> hash_file(const std::string& path);
+
+}  // namespace walferry

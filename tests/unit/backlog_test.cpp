@@ -1,0 +1,159 @@
+// The backlog's orchestration (oldest first, removed only once durable, refusals kept, a dead
+// destination stops the drain) and look-ahead batching's pure parts, on in-memory stores.
+#include "backlog.h"
+
+#include <catch2/catch.hpp>
+
+#include "batch.h"
+#include "memory_store.h"
+#include "spool.h"
+#include "store_test_helpers.h"
+
+using namespace walferry;
+using walferry::testing::error_of;
+
+namespace {
+
+// A prepared timeline history file: no cluster check, so any store takes it.
+PreparedWal history(std::uint32_t tli, std::string_view text) {
+    PreparedWal wal;
+    wal.name = history_name(tli);
+    ContainerWriter writer(CompressOptions{1, 1});
+    writer.feed(walferry::testing::bytes_of(text));
+    ContainerMeta meta;
+    meta.name = wal.name.wal_file_name();
+    wal.file = writer.finish(meta);
+    return wal;
+}
+
+}  // namespace
+
+TEST_CASE("backlog entries sort oldest first and read back as published", "[backlog]") {
+    MemoryStore queue("queue");
+    add_to_backlog(queue, history(3, "2\t0/3000000\tthree\n"), 200);
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 100);
+    queue.set("unrelated", "x");
+    auto entries = backlog_entries(queue);
+    REQUIRE(entries == std::vector<std::string>{"00000000000000000100.00000002.history.zst",
+                                                "00000000000000000200.00000003.history.zst"});
+    PreparedWal back = read_backlog_entry(queue, entries[0]);
+    CHECK(back.name == history_name(2));
+    CHECK(back.file.meta.sha256 == history(2, "1\t0/2000000\ttwo\n").file.meta.sha256);
+    CHECK(backlog_bytes(queue) == queue.files[entries[0]].size() + queue.files[entries[1]].size());
+}
+
+TEST_CASE("the same file queued twice takes the next sequence", "[backlog]") {
+    MemoryStore queue;
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 7);
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 7);
+    CHECK(backlog_entries(queue).size() == 2);
+}
+
+TEST_CASE("drain sends oldest first and removes an entry only after the put", "[backlog]") {
+    MemoryStore queue("queue"), dest("dest");
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 1);
+    add_to_backlog(queue, history(3, "2\t0/3000000\tthree\n"), 2);
+    // A copy already there (identical) counts as delivered.
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 3);
+    DrainResult r = drain_backlog(queue, dest);
+    CHECK(r.sent == 3);
+    CHECK(r.left == 0);
+    CHECK_FALSE(r.failure);
+    CHECK(dest.puts == std::vector<std::string>{"00000002.history.zst", "00000003.history.zst"});
+    CHECK(backlog_entries(queue).empty());
+}
+
+TEST_CASE("drain keeps a conflicting entry, reports it and goes on", "[backlog]") {
+    MemoryStore queue("queue"), dest("dest");
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 1);
+    add_to_backlog(queue, history(3, "2\t0/3000000\tthree\n"), 2);
+    const PreparedWal other = history(2, "1\t0/2000000\tother\n");
+    const std::span<const std::uint8_t> parts[] = {other.file.meta_frame, other.file.payload};
+    dest.put("00000002.history.zst", parts);
+    DrainResult r = drain_backlog(queue, dest);
+    CHECK(r.sent == 1);
+    CHECK(r.left == 1);
+    REQUIRE(r.refused.size() == 1);
+    CHECK(r.refused[0].code() == ErrorCode::kConflict);
+    CHECK(backlog_entries(queue) ==
+          std::vector<std::string>{"00000000000000000001.00000002.history.zst"});
+}
+
+TEST_CASE("drain stops at a destination that does not answer, keeping everything", "[backlog]") {
+    MemoryStore queue("queue"), dest("dest");
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 1);
+    add_to_backlog(queue, history(3, "2\t0/3000000\tthree\n"), 2);
+    dest.fail(MemoryStore::Op::kPut, ErrorCode::kUnavailable, 1);  // the second put fails
+    DrainResult r = drain_backlog(queue, dest);
+    CHECK(r.sent == 1);
+    CHECK(r.left == 1);
+    REQUIRE(r.failure);
+    CHECK(r.failure->code() == ErrorCode::kUnavailable);
+    CHECK(backlog_entries(queue) ==
+          std::vector<std::string>{"00000000000000000002.00000003.history.zst"});
+    dest.heal();
+    CHECK(drain_backlog(queue, dest).sent == 1);
+    CHECK(backlog_entries(queue).empty());
+}
+
+TEST_CASE("a damaged backlog entry is kept and reported", "[backlog]") {
+    MemoryStore queue("queue"), dest("dest");
+    queue.set("00000000000000000001.00000002.history.zst", "not a container");
+    DrainResult r = drain_backlog(queue, dest);
+    REQUIRE(r.refused.size() == 1);
+    CHECK(r.refused[0].code() == ErrorCode::kInvalidState);
+    CHECK(queue.files.size() == 1);
+    CHECK(dest.files.empty());
+}
+
+TEST_CASE("look-ahead takes consecutive ready segments of the same timeline", "[batch]") {
+    const std::uint64_t seg = 16 << 20;
+    WalName cur = parse_wal_name("0000000100000000000000FE");
+    std::set<std::string> ready = {"0000000100000000000000FF", "000000010000000100000000",
+                                   "000000010000000100000002", "000000020000000100000001"};
+    auto next = look_ahead(cur, seg, ready, 8);
+    REQUIRE(next.size() == 2);
+    CHECK(next[1].wal_file_name() == "000000010000000100000000");
+    CHECK(look_ahead(cur, seg, ready, 1).size() == 1);
+    CHECK(look_ahead(parse_wal_name("00000002.history"), seg, ready, 8).empty());
+}
+
+TEST_CASE("batch markers round-trip and cover as required says", "[batch]") {
+    BatchMarker m{"000000010000000000000005", 16 << 20, sha256({}), {"sb1", "local"}};
+    BatchMarker back = parse_marker(format_marker(m));
+    CHECK(back.name == m.name);
+    CHECK(back.size == m.size);
+    CHECK(back.sha256 == m.sha256);
+    CHECK(back.destinations == m.destinations);
+    CHECK(marker_covers(m, {"sb1", "local"}, std::nullopt));
+    CHECK_FALSE(marker_covers(m, {"sb1", "sb2", "local"}, std::nullopt));
+    CHECK(marker_covers(m, {"sb1", "sb2", "local"}, 2));
+    CHECK_FALSE(marker_covers(m, {"sb2", "sb3"}, 1));
+    CHECK(error_of([] { parse_marker("name=x\n"); }).code() == ErrorCode::kInvalidState);
+
+    MemoryStore markers;
+    write_marker(markers, m);
+    write_marker(markers, m);  // replaces
+    REQUIRE(read_marker(markers, m.name));
+    CHECK_FALSE(read_marker(markers, "000000010000000000000006"));
+}
+
+TEST_CASE("destination keys are file names", "[spool]") {
+    CHECK(destination_key("pg2") == "pg2");
+    CHECK(destination_key("sftp://u@h:22/a") == "sftp%3A%2F%2Fu%40h%3A22%2Fa");
+    CHECK(destination_key(std::string(300, 'x')).starts_with("sha256-"));
+    CHECK(destination_key("..").find('.') == std::string::npos);
+}
+
+TEST_CASE("the spool is refused inside the data directory", "[spool]") {
+    CHECK(error_of([] {
+              Spool("/srv/pg/data/walferry").check_outside_data_dir("/srv/pg/data/pg_wal/x");
+          }).code() == ErrorCode::kConfig);
+    CHECK(error_of([] {
+              Spool("/srv/pg/data").check_outside_data_dir("/srv/pg/data/pg_wal/x");
+          }).code() == ErrorCode::kConfig);
+    Spool("/srv/pg/spool").check_outside_data_dir("/srv/pg/data/pg_wal/x");
+    Spool("/srv/pg/data-spool").check_outside_data_dir("/srv/pg/data/pg_wal/x");
+    Spool("/srv/pg/data/walferry").check_outside_data_dir("/tmp/x/000000010000000000000001");
+    CHECK(error_of([] { Spool("relative"); }).code() == ErrorCode::kConfig);
+}
