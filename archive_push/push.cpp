@@ -40,8 +40,9 @@ std::uint64_t now_ns() {
                                           .count());
 }
 
+// One line, like print_error, but not an error: the push goes on or has succeeded.
 void warn(const std::string& message) {
-    print_error(kTool, "warning: " + message);
+    std::fprintf(stderr, "%s: warning: %s\n", kTool.data(), message.c_str());
 }
 
 // One destination: its backlog oldest first, then every file in order, over one store. A
