@@ -35,9 +35,9 @@ std::vector<WalName> look_ahead(const WalName& current, std::uint64_t seg_size,
 
 std::set<std::string> ready_names(const std::string& wal_path) {
     std::set<std::string> names;
-    fs::path wal_dir = fs::path(wal_path).parent_path();
-    if (fs::absolute(wal_dir).lexically_normal().filename() != "pg_wal") return names;
     std::error_code ec;
+    fs::path wal_dir = fs::absolute(fs::path(wal_path), ec).lexically_normal().parent_path();
+    if (ec || wal_path.empty() || wal_dir.filename() != "pg_wal") return names;
     for (const auto& e : fs::directory_iterator(wal_dir / "archive_status", ec)) {
         std::string file = e.path().filename().string();
         if (file.size() > 6 && file.ends_with(".ready"))

@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
         kTool);
     add_version_flag(app, kTool);
     PushOptions options;
-    app.add_option("WALPATH", options.wal_path, "WAL file to archive (%p); none with --drain");
+    CLI::Option* walpath =
+        app.add_option("WALPATH", options.wal_path, "WAL file to archive (%p); none with --drain");
     app.add_option("DEST", options.destinations,
                    "Archive directory or URL (file:///path); replaces the config's destinations");
     app.add_option("-c,--config", options.config_path,
@@ -23,11 +24,11 @@ int main(int argc, char** argv) {
                  "Only send the spool's backlog to the destinations that answer again");
     app.final_callback([&] {
         // With --drain every positional argument is a destination.
-        if (options.drain && !options.wal_path.empty()) {
+        if (options.drain && walpath->count() > 0) {
             options.destinations.insert(options.destinations.begin(), options.wal_path);
             options.wal_path.clear();
         }
-        if (!options.drain && options.wal_path.empty()) throw CLI::RequiredError("WALPATH");
+        if (!options.drain && walpath->count() == 0) throw CLI::RequiredError("WALPATH");
     });
     if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
     return run_tool(kTool, [&] { return run_push(options); });

@@ -234,7 +234,6 @@ int run_push(const PushOptions& options) {
     if (required && *required >= static_cast<int>(destinations.size())) required.reset();
     const Spool spool(config.spool);
     if (options.drain) return run_drain(destinations, spool, options.verbose);
-    if (options.wal_path.empty()) throw Error(ErrorCode::kUsage, "WALPATH is required");
     spool.check_outside_data_dir(options.wal_path);
 
     const std::vector<std::string> names = names_of(destinations);

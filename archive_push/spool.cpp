@@ -74,9 +74,9 @@ Spool::Spool(std::string dir) : dir_(std::move(dir)) {
 }
 
 void Spool::check_outside_data_dir(const std::string& wal_path) const {
-    fs::path wal_dir = fs::absolute(fs::path(wal_path)).lexically_normal().parent_path();
-    if (wal_dir.filename() != "pg_wal") return;
     std::error_code ec;
+    fs::path wal_dir = fs::absolute(fs::path(wal_path), ec).lexically_normal().parent_path();
+    if (ec || wal_path.empty() || wal_dir.filename() != "pg_wal") return;
     fs::path data_dir = fs::weakly_canonical(wal_dir.parent_path(), ec);
     if (ec) return;
     fs::path spool = fs::weakly_canonical(fs::path(dir_), ec);
