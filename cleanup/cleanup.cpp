@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "archive_view.h"
@@ -16,23 +17,68 @@
 #include "file_store.h"
 #include "location.h"
 #include "prune_sources.h"
+#include "sftp_consumer_store.h"
+#include "sftp_store.h"
 
 namespace walferry {
 
 namespace {
 
-std::string local_archive_dir(const std::string& text) {
-    Location loc = parse_location(text, current_directory());
+// The archive: a local directory (FileStore) or an SFTP one (SftpStore), with the connection
+// settings of the config's [[destination]] whose url (or name) is ARCHIVEDIR, else defaults.
+struct Archive {
+    std::unique_ptr<Store> store;
+    SftpStore* sftp = nullptr;  // when remote
+    std::string dir;            // when local
+    std::string label;          // for messages
+};
+
+Archive open_archive(const std::string& text, const Config& config) {
+    const Destination* named = nullptr;
+    for (const Destination& d : config.destinations) {
+        if (d.name == text) named = &d;
+    }
+    Location loc = named ? named->location : parse_location(text, current_directory());
+    Archive out;
+    out.label = loc.url();
     if (loc.scheme != Location::Scheme::kFile) {
-        throw Error(ErrorCode::kUnsupported,
-                    "cleanup of \"" + loc.url() + "\": only local archives are supported so far");
+        Destination dest;
+        dest.name = loc.url();
+        dest.location = loc;
+        for (const Destination& d : config.destinations) {
+            if (&d == named || d.location.url() == loc.url()) {
+                dest = d;
+                break;
+            }
+        }
+        auto store = std::make_unique<SftpStore>(dest);
+        out.sftp = store.get();
+        out.label = store->describe();
+        out.store = std::move(store);
+        return out;
     }
     struct stat st {};
     if (::stat(loc.path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         // pg_archivecleanup treats this as a usage error (exit 2).
         throw Error(ErrorCode::kUsage, "archive location \"" + loc.path + "\" does not exist");
     }
-    return loc.path;
+    out.dir = loc.path;
+    out.label = loc.path;
+    out.store = std::make_unique<FileStore>(loc.path);
+    return out;
+}
+
+ConsumerRegistry open_registry(Archive& archive, bool create, int lock_wait_s) {
+    if (archive.sftp) {
+        return ConsumerRegistry(
+            std::make_unique<SftpConsumerStore>(*archive.sftp, create, lock_wait_s));
+    }
+    return ConsumerRegistry(archive.dir, create);
+}
+
+bool is_local_dir(const std::string& text) {
+    struct stat st {};
+    return !text.starts_with("sftp://") && ::stat(text.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 std::string strip(std::string_view text, std::string_view ext) {
@@ -55,18 +101,31 @@ void warn_stale(const std::vector<ConsumerRecord>& records, std::int64_t now, st
 }  // namespace
 
 int run_cleanup(const CleanupOptionsCli& options) {
-    const std::string dir = local_archive_dir(options.archive);
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-    const bool needs_config = options.prune;
-    Config config = needs_config || options.config_path
-                        ? load_config(options.config_path, current_directory())
-                        : Config{};
+    // An SFTP archive (a URL or a destination's name) takes its connection settings from the
+    // config's destinations; a plain local directory needs no config, as pg_archivecleanup.
+    const bool needs_config = options.prune || options.config_path ||
+                              options.archive.starts_with("sftp://");
+    Config config;
+    if (needs_config) {
+        config = load_config(options.config_path, current_directory());
+    } else if (!is_local_dir(options.archive)) {
+        try {
+            config = load_config(options.config_path, current_directory());
+        } catch (const Error&) {
+            // Only consulted for a destination's name; the archive path's error follows.
+        }
+    }
+
+    Archive archive = open_archive(options.archive, config);
 
     if (options.forget_consumer) {
-        ConsumerRegistry registry(dir, false);
+        check_consumer_name(*options.forget_consumer);
+        ConsumerRegistry registry = open_registry(archive, false, options.lock_wait_s);
         if (!registry.forget(*options.forget_consumer)) {
             throw Error(ErrorCode::kInvalidState, "no consumer \"" + *options.forget_consumer +
-                                                      "\" is recorded in \"" + dir + "\"");
+                                                      "\" is recorded in \"" + archive.label +
+                                                      "\"");
         }
         return 0;
     }
@@ -74,7 +133,7 @@ int run_cleanup(const CleanupOptionsCli& options) {
         throw Error(ErrorCode::kUsage, "must specify oldest kept WAL file");
     }
 
-    FileStore store(dir);
+    Store& store = *archive.store;
     std::vector<ArchiveEntry> entries = list_archive(store, options.strip_ext);
     const std::uint64_t seg_size = archive_segment_size(store, entries);
 
@@ -95,7 +154,8 @@ int run_cleanup(const CleanupOptionsCli& options) {
         for (auto& [name, cut] : prune_cutoffs(config, entries, seg_size)) updates[name] = cut;
     }
 
-    ConsumerRegistry registry(dir, !updates.empty() && !options.dry_run);
+    ConsumerRegistry registry =
+        open_registry(archive, !updates.empty() && !options.dry_run, options.lock_wait_s);
     if (!options.dry_run) {
         for (const auto& [name, cut] : updates) registry.record(name, cut, now);
     }

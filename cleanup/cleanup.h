@@ -7,7 +7,7 @@
 namespace walferry {
 
 struct CleanupOptionsCli {
-    std::string archive;                 // ARCHIVEDIR: a path or file:// URL
+    std::string archive;                 // ARCHIVEDIR: a path, file:// or sftp:// URL
     std::optional<std::string> cutoff;   // OLDESTKEPTWALFILE (%r)
     std::string strip_ext;               // -x
     bool dry_run = false;                // -n
@@ -18,6 +18,7 @@ struct CleanupOptionsCli {
     std::optional<std::string> consumer;
     std::optional<std::string> forget_consumer;
     std::optional<std::string> config_path;
+    int lock_wait_s = 60;                // SFTP archives: how long to wait for a held lock
 };
 
 // Returns the exit status; throws Error, which main maps with cleanup_exit_code.

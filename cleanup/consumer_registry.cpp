@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <set>
 
 #include "error.h"
 #include "escape.h"
+#include "unique_fd.h"
 
 namespace walferry {
 
@@ -27,22 +29,7 @@ void sync_dir(const std::string& path) {
 }
 
 constexpr std::size_t kMaxRecordBytes = 65536;
-
-// The file's content, cut after kMaxRecordBytes + 1 bytes (parse_record refuses that size).
-std::string read_small_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_io("cannot open", path, errno);
-    std::string out;
-    char buf[4096];
-    while (out.size() <= kMaxRecordBytes) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_io("cannot read", path, errno);
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
-}
+constexpr std::string_view kTempSuffix = ".tmp";
 
 ConsumerRecord parse_record(const std::string& name, const std::string& path,
                             const std::string& text) {
@@ -73,6 +60,96 @@ ConsumerRecord parse_record(const std::string& name, const std::string& path,
     return r;
 }
 
+// Records as files in <archive>/.walferry-cleanup/consumers, the lock a flock() on
+// <archive>/.walferry-cleanup/lock.
+class LocalConsumerStore final : public ConsumerStore {
+  public:
+    LocalConsumerStore(const std::string& archive_dir, bool create) {
+        const std::string state_dir = archive_dir + "/" + std::string(kCleanupStateDir);
+        if (create) {
+            make_dir(state_dir);
+            make_dir(state_dir + "/consumers");
+        } else {
+            struct stat st {};
+            if (::stat(state_dir.c_str(), &st) != 0) {
+                if (errno == ENOENT) return;
+                throw_io("cannot stat", state_dir, errno);
+            }
+        }
+        dir_ = state_dir + "/consumers";
+        const std::string lock_path = state_dir + "/lock";
+        lock_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
+        if (!lock_) throw_io("cannot open", lock_path, errno);
+        while (::flock(lock_.get(), LOCK_EX) != 0) {
+            if (errno != EINTR) throw_io("cannot lock", lock_path, errno);
+        }
+    }
+
+    bool has_state() const override { return !dir_.empty(); }
+
+    std::vector<std::string> entries() override {
+        std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(dir_.c_str()), ::closedir);
+        if (!dir) throw_io("cannot open", dir_, errno);
+        std::vector<std::string> out;
+        for (errno = 0; const dirent* e = ::readdir(dir.get()); errno = 0) {
+            std::string name = e->d_name;
+            if (name != "." && name != "..") out.push_back(std::move(name));
+        }
+        if (errno != 0) throw_io("cannot list", dir_, errno);
+        return out;
+    }
+
+    std::optional<std::string> read(const std::string& entry, std::size_t max_bytes) override {
+        const std::string path = where(entry);
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd && errno == ENOENT) return std::nullopt;
+        if (!fd) throw_io("cannot open", path, errno);
+        std::string out;
+        char buf[4096];
+        while (out.size() <= max_bytes) {
+            ssize_t n = ::read(fd.get(), buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw_io("cannot read", path, errno);
+            if (n == 0) break;
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+        return out;
+    }
+
+    void publish(const std::string& temp_name, const std::string& name,
+                 const std::string& text) override {
+        const std::string temp = where(temp_name);
+        const std::string path = where(name);
+        {
+            UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+            if (!fd) throw_io("cannot create", temp, errno);
+            if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+                throw_io("cannot write", temp, errno);
+            }
+            if (::fsync(fd.get()) != 0) throw_io("cannot fsync", temp, errno);
+        }
+        // Replacing is the point here (a consumer moves its cutoff); the lock orders writers.
+        if (::rename(temp.c_str(), path.c_str()) != 0) throw_io("cannot rename to", path, errno);
+        sync_dir(dir_);
+    }
+
+    bool remove(const std::string& entry) override {
+        const std::string path = where(entry);
+        if (::unlink(path.c_str()) != 0) {
+            if (errno == ENOENT) return false;
+            throw_io("cannot remove", path, errno);
+        }
+        sync_dir(dir_);
+        return true;
+    }
+
+    std::string where(const std::string& entry) const override { return dir_ + "/" + entry; }
+
+  private:
+    std::string dir_;  // empty: the archive has no cleanup state
+    UniqueFd lock_;
+};
+
 }  // namespace
 
 void check_consumer_name(std::string_view name) {
@@ -88,46 +165,53 @@ void check_consumer_name(std::string_view name) {
     }
 }
 
-ConsumerRegistry::ConsumerRegistry(const std::string& archive_dir, bool create) {
-    const std::string state_dir = archive_dir + "/" + std::string(kCleanupStateDir);
-    if (create) {
-        make_dir(state_dir);
-        make_dir(state_dir + "/consumers");
-    } else {
-        struct stat st {};
-        if (::stat(state_dir.c_str(), &st) != 0) {
-            if (errno == ENOENT) return;
-            throw_io("cannot stat", state_dir, errno);
-        }
-    }
-    consumers_dir_ = state_dir + "/consumers";
-    const std::string lock_path = state_dir + "/lock";
-    lock_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
-    if (!lock_) throw_io("cannot open", lock_path, errno);
-    while (::flock(lock_.get(), LOCK_EX) != 0) {
-        if (errno != EINTR) throw_io("cannot lock", lock_path, errno);
-    }
+std::string consumer_temp_name(std::string_view name) {
+    return "." + std::string(name) + std::string(kTempSuffix);
 }
 
+ConsumerRegistry::ConsumerRegistry(const std::string& archive_dir, bool create)
+    : store_(std::make_unique<LocalConsumerStore>(archive_dir, create)) {}
+
+ConsumerRegistry::ConsumerRegistry(std::unique_ptr<ConsumerStore> store)
+    : store_(std::move(store)) {}
+
 std::vector<ConsumerRecord> ConsumerRegistry::load() const {
-    if (consumers_dir_.empty()) return {};
-    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(consumers_dir_.c_str()), ::closedir);
-    if (!dir) throw_io("cannot open", consumers_dir_, errno);
+    if (!store_->has_state()) return {};
+    const std::vector<std::string> entries = store_->entries();
+    const std::set<std::string> present(entries.begin(), entries.end());
     std::vector<ConsumerRecord> out;
-    for (errno = 0; const dirent* e = ::readdir(dir.get()); errno = 0) {
-        std::string name = e->d_name;
-        if (name.front() == '.') continue;  // ".", "..", temp files of record()
-        const std::string path = consumers_dir_ + "/" + name;
+    for (const std::string& entry : entries) {
+        if (entry.front() == '.') {
+            // A temp record whose final name is missing: its writer stopped after removing the
+            // old record (SFTP cannot replace in one step) or before its first rename. Complete
+            // (it parses), it is the record; incomplete, it can only be an unfinished first one.
+            const std::string name =
+                entry.size() > 1 + kTempSuffix.size() && entry.ends_with(kTempSuffix)
+                    ? entry.substr(1, entry.size() - 1 - kTempSuffix.size())
+                    : std::string();
+            if (name.empty() || present.count(name)) continue;
+            try {
+                check_consumer_name(name);
+                if (std::optional<std::string> text = store_->read(entry, kMaxRecordBytes)) {
+                    out.push_back(parse_record(name, store_->where(entry), *text));
+                }
+            } catch (const Error&) {
+            }
+            continue;
+        }
+        const std::string path = store_->where(entry);
         try {
-            check_consumer_name(name);
+            check_consumer_name(entry);
         } catch (const Error& err) {
             throw Error(ErrorCode::kInvalidState, "stray file \"" + path +
                                                       "\" among cleanup consumers (" + err.what() +
                                                       "); remove it by hand");
         }
-        out.push_back(parse_record(name, path, read_small_file(path)));
+        std::optional<std::string> text = store_->read(entry, kMaxRecordBytes);
+        if (!text)
+            throw Error(ErrorCode::kInvalidState, "\"" + path + "\" vanished under the lock");
+        out.push_back(parse_record(entry, path, *text));
     }
-    if (errno != 0) throw_io("cannot list", consumers_dir_, errno);
     std::sort(out.begin(), out.end(),
               [](const ConsumerRecord& a, const ConsumerRecord& b) { return a.name < b.name; });
     return out;
@@ -136,35 +220,19 @@ std::vector<ConsumerRecord> ConsumerRegistry::load() const {
 void ConsumerRegistry::record(const std::string& name, const WalName& cutoff,
                               std::int64_t now) const {
     check_consumer_name(name);
-    if (consumers_dir_.empty())
+    if (!store_->has_state()) {
         throw Error(ErrorCode::kInternal, "recording into a registry not created");
-    const std::string path = consumers_dir_ + "/" + name;
-    const std::string temp = consumers_dir_ + "/." + name + ".tmp";
+    }
     const std::string text =
         "cutoff = \"" + cutoff.wal_file_name() + "\"\nupdated = " + std::to_string(now) + "\n";
-    {
-        UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
-        if (!fd) throw_io("cannot create", temp, errno);
-        if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-            throw_io("cannot write", temp, errno);
-        }
-        if (::fsync(fd.get()) != 0) throw_io("cannot fsync", temp, errno);
-    }
-    // Replacing is the point here (a consumer moves its cutoff); the lock orders writers.
-    if (::rename(temp.c_str(), path.c_str()) != 0) throw_io("cannot rename to", path, errno);
-    sync_dir(consumers_dir_);
+    store_->publish(consumer_temp_name(name), name, text);
 }
 
 bool ConsumerRegistry::forget(const std::string& name) const {
     check_consumer_name(name);
-    if (consumers_dir_.empty()) return false;
-    const std::string path = consumers_dir_ + "/" + name;
-    if (::unlink(path.c_str()) != 0) {
-        if (errno == ENOENT) return false;
-        throw_io("cannot remove", path, errno);
-    }
-    sync_dir(consumers_dir_);
-    return true;
+    if (!store_->has_state()) return false;
+    const bool had = store_->remove(name);
+    return store_->remove(consumer_temp_name(name)) || had;
 }
 
 }  // namespace walferry

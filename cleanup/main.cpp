@@ -13,7 +13,9 @@ int main(int argc, char** argv) {
     app.set_version_flag("-V,--version", std::string(kTool) + " " + WALFERRY_VERSION,
                          "Print the version and exit");
     CleanupOptionsCli o;
-    app.add_option("ARCHIVEDIR", o.archive, "Archive directory (or file:///path)")->required();
+    app.add_option("ARCHIVEDIR", o.archive,
+                   "Archive directory (or file:///path, or sftp://user@host[:port]/path)")
+        ->required();
     app.add_option("OLDESTKEPTWALFILE", o.cutoff,
                    "Oldest WAL file still needed (%r): a segment, .partial or .backup name");
     app.add_flag("-n,--dry-run", o.dry_run, "Remove nothing; print every decision with its reason");
@@ -32,6 +34,9 @@ int main(int argc, char** argv) {
                  "Take the cutoffs from the config: [[server]] positions and [cleanup] policies");
     app.add_option("-c,--config", o.config_path,
                    "Config file (default: $WALFERRY_CONFIG, then /etc/walferry/walferry.toml)");
+    app.add_option("--lock-wait", o.lock_wait_s,
+                   "SFTP archives: seconds to wait for another cleanup's lock (default 60)")
+        ->check(CLI::Range(0, 86400));
     if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
     return run_tool(kTool, [&] { return run_cleanup(o); }, cleanup_exit_code);
 }

@@ -39,6 +39,11 @@ class SftpStore final : public Store {
     std::vector<std::string> list() override;
     bool remove(std::string_view name) override;
 
+    // The connection (opened now if needed) and the archive's path on the server, for state
+    // kept below the archive (walferry-cleanup's consumers and lock; see sftp_files.h).
+    SshSession& session() { return connected(); }
+    const std::string& directory() const noexcept { return destination_.location.path; }
+
   private:
     SshSession& connected();
     std::string remote_path(std::string_view name) const;
