@@ -62,14 +62,17 @@ RestoreOutcome restore_file(Store& store, const WalName& name, const std::string
     // Made at the first byte: "not found", the common answer, creates and removes nothing.
     std::optional<TempFile> temp;
     std::vector<std::uint8_t> head;  // the first page header, checked once all is verified
-    ContainerReader reader([&](std::span<const std::uint8_t> bytes) {
+    auto sink = [&](std::span<const std::uint8_t> bytes) {
         if (head.size() < kWalLongHeaderSize) {
             std::size_t take = std::min(bytes.size(), kWalLongHeaderSize - head.size());
             head.insert(head.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
         }
         if (!temp) temp.emplace(target_path);
         temp->write(bytes);
-    });
+    };
+    // Also made when the first bytes arrive: its SHA-256 context initialises OpenSSL, a
+    // millisecond or two that a not-found answer need not pay.
+    std::optional<ContainerReader> reader;
     // Every complaint about the stored bytes names the copy: with several sources, the operator
     // must learn which one is damaged even when another one served the file.
     auto damaged_as = [&](ErrorCode code, const std::string& why) {
@@ -84,16 +87,18 @@ RestoreOutcome restore_file(Store& store, const WalName& name, const std::string
     };
     bool found = store.get(stored_name, [&](std::span<const std::uint8_t> chunk) {
         try {
-            reader.feed(chunk);
+            if (!reader) reader.emplace(sink);
+            reader->feed(chunk);
         } catch (const Error& e) {
             if (!is_damage(e.code())) throw;
             throw damaged_as(e.code(), e.what());
         }
     });
     if (!found) return RestoreOutcome::kNotFound;
+    if (!reader) reader.emplace(sink);  // an empty stored file: finish() calls it truncated
     ContainerMeta meta;
     try {
-        meta = reader.finish();
+        meta = reader->finish();
     } catch (const Error& e) {
         if (!is_damage(e.code())) throw;
         throw damaged_as(e.code(), e.what());
