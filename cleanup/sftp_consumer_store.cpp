@@ -104,12 +104,16 @@ void SftpConsumerStore::lock(int lock_wait_s) {
                                                       "\" is stale: held by " + who + " for " +
                                                       std::to_string(age / 60) + " min; " + how);
         }
-        if (std::chrono::steady_clock::now() + kLockPoll > deadline) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) {
             throw Error(ErrorCode::kUnavailable, "cleanup lock \"" + url + "\" is held by " + who +
                                                      "; gave up after " +
                                                      std::to_string(lock_wait_s) + " s; " + how);
         }
-        std::this_thread::sleep_for(kLockPoll);
+        // The whole --lock-wait is waited for: the last sleep ends at the deadline, then one
+        // more try.
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(kLockPoll,
+                                                                                  deadline - now));
     }
 }
 
