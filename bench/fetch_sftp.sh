@@ -100,8 +100,8 @@ REPLAY=""
 # replay LABEL RESTORE_COMMAND: sets REPLAY to "wall_ms start_ms redo_ms restored cpu_s", times
 # from `pg_ctl start`, read from the server log's %m prefix: wall until "ready to accept
 # connections" (recovery over: pg_is_in_recovery() is false), start until "starting archive
-# recovery" (start-up, mostly the fsync of the copied data directory), redo until "redo done"
-# (the last segment replayed and the next one not found); restored: segments the server logged
+# recovery" (start-up: the data directory's fsync and a restore_command for 00000002.history, not
+# found), redo until "redo done" (the last segment replayed and the next one not found); restored: segments the server logged
 # as restored from the archive during redo; cpu: the startup process's own CPU during redo
 # (restore_command not included).
 # Runs in this shell, not in a $(...): the node must be known to the EXIT trap.
@@ -200,8 +200,11 @@ e2e_as_user env WALFERRY_CONFIG="$E2E_WORK/empty.toml" hyperfine -N -i --runs "$
   -n "walferry-fetch file://" "$nf_local" \
   -n "scp" "$nf_scp" \
   -n "walferry-fetch sftp://" "$nf_remote" >&2
-mapfile -t nf < <(grep -o '"median": *[0-9.e+-]*' "$json" |
-  awk -F': *' '{ printf "%.1f\n", $2 * 1000 }')
+# json_field KEY: the number under "KEY" of every hyperfine result, in command order, in ms.
+json_field() { grep -o "\"$1\": *[0-9.e+-]*" "$json" | awk -F': *' '{ printf "%.1f\n", $2 * 1000 }'; }
+mapfile -t nf < <(json_field median)
+# Mean user + system CPU time: what the call costs, less disturbed than wall time on a busy machine.
+mapfile -t nf_cpu < <(paste <(json_field user) <(json_field system) | awk '{ printf "%.1f\n", $1 + $2 }')
 
 # replay_row LABEL KEY: one line of the replay table.
 replay_row() {
@@ -224,8 +227,10 @@ $(ssh -V 2>&1 | cut -d, -f1), $(hyperfine --version).
 Recovery of a base backup through the $written segments pgbench -i -s $scale wrote after it
 (recovery.signal, no target: to the end of the archive), median of $replays each.
 Seconds from \`pg_ctl start\` to the end of recovery (pg_is_in_recovery() false), split into
-start-up (to "starting archive recovery"), redo (to "redo done": every segment restored and
-replayed, the next one not found) and the end (timeline switch, end-of-recovery checkpoint).
+start-up (to "starting archive recovery": the server's start and a not-found 00000002.history),
+redo (to "redo done": every segment restored and replayed, the next one not found) and the end
+(the last segment restored again, 00000002.history again, timeline switch, end-of-recovery
+checkpoint).
 
 | restore_command | segments restored in redo | s to end of recovery | × scp | start-up s | redo s | redo × scp | end s | ms per segment (redo) | startup process CPU s (redo) |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
@@ -236,10 +241,10 @@ done)
 
 Target: ≤ 0.1× the \`scp\` time.
 
-| not found ($missing, exit 1; hyperfine -N, $runs runs) | median ms | × baseline | target |
-|---|---:|---:|---:|
-| \`cp\` from a local directory | ${nf[0]} | 1.00 | |
-| walferry-fetch, file:// | ${nf[1]} | $(ratio "${nf[1]}" "${nf[0]}") | ≤ 5 |
-| \`scp\` from sshd | ${nf[2]} | 1.00 | |
-| walferry-fetch, sftp:// | ${nf[3]} | $(ratio "${nf[3]}" "${nf[2]}") | |
+| not found ($missing, exit 1; hyperfine -N, $runs runs) | median ms | × baseline | CPU ms (user+sys, mean) | target ms |
+|---|---:|---:|---:|---:|
+| \`cp\` from a local directory | ${nf[0]} | 1.00 | ${nf_cpu[0]} | |
+| walferry-fetch, file:// | ${nf[1]} | $(ratio "${nf[1]}" "${nf[0]}") | ${nf_cpu[1]} | ≤ 5 |
+| \`scp\` from sshd | ${nf[2]} | 1.00 | ${nf_cpu[2]} | |
+| walferry-fetch, sftp:// | ${nf[3]} | $(ratio "${nf[3]}" "${nf[2]}") | ${nf_cpu[3]} | |
 EOF
