@@ -99,11 +99,12 @@ DrainResult drain_backlog(Store& queue, Store& destination) {
         result.failure = e;
         return result;
     }
+    Publisher publisher(destination);
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const std::string& entry = entries[i];
         try {
             PreparedWal wal = read_backlog_entry(queue, entry);
-            publish(destination, wal);
+            publisher.publish(wal);
             // Durably in the destination (stored now or identical already): only now removed.
             queue.remove(entry);
             ++result.sent;

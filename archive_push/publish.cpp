@@ -32,10 +32,16 @@ std::optional<PublishOutcome> compare_stored(Store& store, const PreparedWal& wa
 
 }  // namespace
 
-PublishOutcome publish(Store& store, const PreparedWal& wal) {
-    if (wal.cluster) ensure_archive_info(store, *wal.cluster);
+PublishOutcome Publisher::publish(const PreparedWal& wal, bool look_first) {
+    Store& store = store_;
+    if (wal.cluster && checked_ != wal.cluster) {
+        ensure_archive_info(store, *wal.cluster);
+        checked_ = wal.cluster;
+    }
     const std::string stored_name = wal.name.archive_file_name();
-    if (auto outcome = compare_stored(store, wal, stored_name)) return *outcome;
+    if (look_first) {
+        if (auto outcome = compare_stored(store, wal, stored_name)) return *outcome;
+    }
     const std::span<const std::uint8_t> parts[] = {wal.file.meta_frame, wal.file.payload};
     if (store.put(stored_name, parts)) return PublishOutcome::kStored;
     // Another pusher published the name between our stat and put: compare with what won.

@@ -1,5 +1,7 @@
 #include "push.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -10,6 +12,7 @@
 #include "config.h"
 #include "error.h"
 #include "open_store.h"
+#include "prepared_queue.h"
 #include "publish.h"
 #include "spool.h"
 #include "tool_main.h"
@@ -45,27 +48,33 @@ void warn(const std::string& message) {
     std::fprintf(stderr, "%s: warning: %s\n", kTool.data(), message.c_str());
 }
 
-// One destination: its backlog oldest first, then every file in order, over one store. A
-// failure to reach it fails the files not tried yet; a refusal only fails that file.
-void run_destination(const Destination& d, const Spool& spool,
-                     const std::vector<PreparedWal>& files, DestinationRun& run) {
-    run.files.resize(files.size());
+// One destination: its backlog oldest first, then every file of the batch in order as it is
+// prepared, over one store. A failure to reach it fails the files not tried yet; a refusal only
+// fails that file. `queue` is null for --drain.
+void run_destination(const Destination& d, const Spool& spool, PreparedQueue* queue,
+                     DestinationRun& run) {
+    run.files.resize(queue ? queue->capacity() : 0);
     std::size_t next = 0;
     auto fail_rest = [&](const Error& e) {
-        for (; next < files.size(); ++next) run.files[next].error = e;
+        if (!queue) return;
+        for (const std::size_t count = queue->final_count(); next < count; ++next)
+            run.files[next].error = e;
     };
     try {
         std::unique_ptr<Store> store = open_store(d);
         try {
-            if (auto queue = spool.backlog(d.name, false))
-                run.drain = drain_backlog(*queue, *store);
+            if (auto backlog = spool.backlog(d.name, false))
+                run.drain = drain_backlog(*backlog, *store);
         } catch (const Error& e) {
             run.spool_error = e;
         }
         if (run.drain && run.drain->failure) return fail_rest(*run.drain->failure);
-        for (; next < files.size(); ++next) {
+        Publisher publisher(*store);
+        for (; queue; ++next) {
+            const PreparedWal* wal = queue->wait(next);
+            if (!wal) break;
             try {
-                run.files[next].outcome = publish(*store, files[next]);
+                run.files[next].outcome = publisher.publish(*wal, next == 0);
             } catch (const Error& e) {
                 run.files[next].error = e;
                 if (!is_refusal(e.code())) {
@@ -82,14 +91,14 @@ void run_destination(const Destination& d, const Spool& spool,
 }
 
 std::vector<DestinationRun> run_all(const std::vector<Destination>& destinations,
-                                    const Spool& spool, const std::vector<PreparedWal>& files) {
+                                    const Spool& spool, PreparedQueue* queue) {
     std::vector<DestinationRun> runs(destinations.size());
     {
         std::vector<std::jthread> threads;
         for (std::size_t i = 0; i < destinations.size(); ++i) {
             runs[i].destination = &destinations[i];
             threads.emplace_back(run_destination, std::cref(destinations[i]), std::cref(spool),
-                                 std::cref(files), std::ref(runs[i]));
+                                 queue, std::ref(runs[i]));
         }
     }
     return runs;
@@ -180,26 +189,38 @@ bool answered_by_marker(const Spool& spool, const std::string& wal_path,
     return ok;
 }
 
-// The segments after `wal` that archive_status lists as .ready, prepared; none on any doubt.
-void add_look_ahead(const std::string& wal_path, const Config& config,
-                    const CompressOptions& compress, Store& markers,
-                    std::vector<PreparedWal>& files) {
-    const PreparedWal& wal = files.front();
-    if (!wal.cluster || config.batch <= 0) return;
-    std::string dir = wal_path.substr(0, wal_path.size() - base_name(wal_path).size());
-    for (const WalName& next :
-         look_ahead(wal.name, wal.cluster->seg_size, ready_names(wal_path), config.batch)) {
-        try {
-            if (markers.stat(marker_file_name(next.wal_file_name()), 0)) break;
-            files.push_back(prepare_wal_file(dir + next.wal_file_name(), compress));
-        } catch (const Error&) {
-            break;  // its own call will push it and report
-        }
+// %p, then the segments after it that archive_status lists as .ready and no marker covers yet,
+// in order (none on any doubt). The segment size is %p's file size here; preparing %p checks it
+// against the page header, and a wrong one only makes the names wrong, never the files pushed.
+std::vector<std::string> batch_paths(const std::string& wal_path, const Config& config,
+                                     const Spool& spool, bool verbose,
+                                     std::unique_ptr<Store>& markers) {
+    std::vector<std::string> paths{wal_path};
+    const WalName name = wal_name_of(wal_path);  // a bad name fails the call before anything
+    struct stat st {};
+    if (config.batch <= 0 || name.kind != WalKind::kSegment || ::stat(wal_path.c_str(), &st) != 0)
+        return paths;
+    try {
+        markers = spool.markers(true);
+    } catch (const Error& e) {
+        if (verbose) warn("no look-ahead batching: " + std::string(e.what()));
+        return paths;
     }
+    std::string dir = wal_path.substr(0, wal_path.size() - base_name(wal_path).size());
+    for (const WalName& next : look_ahead(name, static_cast<std::uint64_t>(st.st_size),
+                                          ready_names(wal_path), config.batch)) {
+        try {
+            if (markers->stat(marker_file_name(next.wal_file_name()), 0)) break;
+        } catch (const Error&) {
+            break;
+        }
+        paths.push_back(dir + next.wal_file_name());
+    }
+    return paths;
 }
 
 int run_drain(const std::vector<Destination>& destinations, const Spool& spool, bool verbose) {
-    std::vector<DestinationRun> runs = run_all(destinations, spool, {});
+    std::vector<DestinationRun> runs = run_all(destinations, spool, nullptr);
     std::optional<Error> first;
     for (const auto& run : runs) {
         report_drain(run, verbose);
@@ -246,23 +267,20 @@ int run_push(const PushOptions& options) {
     }
 
     CompressOptions compress{options.level.value_or(config.compress_level), config.threads};
-    std::vector<PreparedWal> files;
-    files.push_back(prepare_wal_file(options.wal_path, compress));
     std::unique_ptr<Store> markers;
-    try {
-        markers = spool.markers(true);
-    } catch (const Error& e) {
-        if (options.verbose) warn("no look-ahead batching: " + std::string(e.what()));
-    }
-    if (markers) add_look_ahead(options.wal_path, config, compress, *markers, files);
-
-    std::vector<DestinationRun> runs = run_all(destinations, spool, files);
+    // The files are read and compressed while the destinations connect.
+    PreparedQueue queue(batch_paths(options.wal_path, config, spool, options.verbose, markers),
+                        compress);
+    std::vector<DestinationRun> runs = run_all(destinations, spool, &queue);
+    if (std::optional<Error> error = queue.error()) throw *error;
+    std::vector<const PreparedWal*> files;
+    for (std::size_t i = 0, n = queue.final_count(); i < n; ++i) files.push_back(queue.wait(i));
     for (const auto& run : runs) report_drain(run, options.verbose);
     std::uint64_t backlog_total = spool.backlog_total_bytes();
     std::optional<Error> failure;
     for (std::size_t i = 0; i < files.size(); ++i) {
         std::vector<std::string> holders;
-        std::optional<Error> error = settle(i, files[i], runs, required, spool,
+        std::optional<Error> error = settle(i, *files[i], runs, required, spool,
                                             config.backlog_cap_bytes, backlog_total, holders);
         if (options.verbose) {
             for (const auto& run : runs) {
@@ -270,9 +288,9 @@ int run_push(const PushOptions& options) {
                 std::fprintf(
                     stderr, "%s: %s %s in %s (%llu bytes, stored %llu)\n", kTool.data(),
                     *run.files[i].outcome == PublishOutcome::kStored ? "stored" : "already had",
-                    files[i].name.wal_file_name().c_str(), run.destination->name.c_str(),
-                    static_cast<unsigned long long>(files[i].file.meta.raw_size),
-                    static_cast<unsigned long long>(files[i].file.stored_size()));
+                    files[i]->name.wal_file_name().c_str(), run.destination->name.c_str(),
+                    static_cast<unsigned long long>(files[i]->file.meta.raw_size),
+                    static_cast<unsigned long long>(files[i]->file.stored_size()));
             }
         }
         if (i == 0) {
@@ -280,7 +298,7 @@ int run_push(const PushOptions& options) {
                 // Every destination's own failure, the first one as the error.
                 for (const auto& run : runs) {
                     const auto& e = run.files[0].error;
-                    if (e && std::string_view(e->what()) != error->what())
+                    if (e && std::string_view(error->what()).find(e->what()) == std::string_view::npos)
                         print_error(kTool, e->what());
                 }
                 failure = error;
@@ -291,10 +309,10 @@ int run_push(const PushOptions& options) {
         if (error) break;  // later ones stay for their own calls
         try {
             write_marker(*markers,
-                         BatchMarker{files[i].name.wal_file_name(), files[i].file.meta.raw_size,
-                                     files[i].file.meta.sha256, holders});
+                         BatchMarker{files[i]->name.wal_file_name(), files[i]->file.meta.raw_size,
+                                     files[i]->file.meta.sha256, holders});
         } catch (const Error& e) {
-            warn("batch marker for \"" + files[i].name.wal_file_name() + "\": " + e.what());
+            warn("batch marker for \"" + files[i]->name.wal_file_name() + "\": " + e.what());
             break;
         }
     }

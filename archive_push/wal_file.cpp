@@ -60,13 +60,18 @@ void check_segment(const std::string& path, const WalName& name, std::span<const
 
 }  // namespace
 
-PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& options) {
-    PreparedWal out;
-    out.name = parse_wal_name(base_name(path));
-    if (out.name.compressed) {
+WalName wal_name_of(const std::string& path) {
+    WalName name = parse_wal_name(base_name(path));
+    if (name.compressed) {
         throw Error(ErrorCode::kInvalidName,
                     "\"" + path + "\" is an archived file name (.zst), not a WAL file from pg_wal");
     }
+    return name;
+}
+
+PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& options) {
+    PreparedWal out;
+    out.name = wal_name_of(path);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_io("cannot open", path, errno);
     struct stat st {};

@@ -18,6 +18,10 @@ struct PreparedWal {
     std::optional<ArchiveInfo> cluster;
 };
 
+// The WAL file name of `path` (its last component). Error(kInvalidName) naming the problem if it
+// is not one, or is an archived name (.zst).
+WalName wal_name_of(const std::string& path);
+
 // Reads `path` and prepares it for storage. Refuses (nothing written anywhere) a name that is not
 // a WAL file name, a segment whose header is invalid or does not match its name or whose size is
 // not the header's wal_segment_size, and a .history file that does not parse.
