@@ -139,12 +139,18 @@ e2e_pick_user() {
 # e2e_as_user CMD [ARG...]: run a command as the test user, from inside the work dir (so that no
 # unreadable current directory gets in the way). Environment is kept as far as runuser keeps it;
 # pass extra variables with `env VAR=value CMD`.
-e2e_as_user() {
+e2e_as_user() { e2e_as_user_in "${E2E_WORK:-/}" "$@"; }
+
+# e2e_as_user_in DIR CMD [ARG...]: e2e_as_user from DIR (pg_rewind runs restore_command from its
+# own working directory, which is not PGDATA: a test of that runs it from /).
+e2e_as_user_in() {
+  local dir=$1
+  shift
   # E2E_ERR is closed for the command: a server must not hold the test's stderr open.
   if ((EUID == 0)); then
-    (cd "${E2E_WORK:-/}" && runuser -u "$E2E_USER" -- "$@" {E2E_ERR}>&-)
+    (cd "$dir" && runuser -u "$E2E_USER" -- "$@" {E2E_ERR}>&-)
   else
-    (cd "${E2E_WORK:-/}" && "$@" {E2E_ERR}>&-)
+    (cd "$dir" && "$@" {E2E_ERR}>&-)
   fi
 }
 
