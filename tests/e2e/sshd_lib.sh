@@ -163,6 +163,15 @@ sshd_stop() {
   SSHD_PID[$1]=""
 }
 
+# sshd_restart NAME: a stopped server again, same config, keys and port.
+sshd_restart() {
+  local name=$1 dir=${SSHD_DIR[$1]}
+  "$SSHD_BIN" -D -e -f "$dir/sshd_config" </dev/null >>"$dir/sshd.log" 2>&1 {E2E_ERR}>&- &
+  SSHD_PID[$name]=$!
+  sshd_watchdog "$name"
+  e2e_wait_for 10 "sshd $name to listen again" sshd_listening "$name"
+}
+
 # sshd_stop_all: every sshd this test started.
 sshd_stop_all() {
   local name
