@@ -16,6 +16,7 @@
 #include "publish.h"
 #include "spool.h"
 #include "tool_main.h"
+#include "unreachable.h"
 #include "wal_file.h"
 
 namespace walferry {
@@ -52,16 +53,25 @@ void warn(const std::string& message) {
 // prepared, over one store. A failure to reach it fails the files not tried yet; a refusal only
 // fails that file. `queue` is null for --drain.
 void run_destination(const Destination& d, const Spool& spool, PreparedQueue* queue,
-                     DestinationRun& run) {
+                     std::optional<std::int64_t> skip_age, DestinationRun& run) {
     run.files.resize(queue ? queue->capacity() : 0);
     std::size_t next = 0;
     auto fail_rest = [&](const Error& e) {
+        if (!is_refusal(e.code()) && !skip_age) note_unreachable(spool, d.name);
         if (!queue) return;
         for (const std::size_t count = queue->final_count(); next < count; ++next)
             run.files[next].error = e;
     };
+    if (skip_age) {
+        return fail_rest(Error(ErrorCode::kUnavailable,
+                               "not tried: it failed " + std::to_string(*skip_age) +
+                                   " s ago (tried again " +
+                                   std::to_string(kRetryUnreachableAfterS) +
+                                   " s after a failure, or now by --drain)"));
+    }
     try {
         std::unique_ptr<Store> store = open_store(d);
+        note_reachable(spool, d.name);
         try {
             if (auto backlog = spool.backlog(d.name, false))
                 run.drain = drain_backlog(*backlog, *store);
@@ -90,18 +100,33 @@ void run_destination(const Destination& d, const Spool& spool, PreparedQueue* qu
     }
 }
 
+// `skip_ages`: for each destination left alone this time, how long ago it failed; empty: none.
 std::vector<DestinationRun> run_all(const std::vector<Destination>& destinations,
-                                    const Spool& spool, PreparedQueue* queue) {
+                                    const Spool& spool, PreparedQueue* queue,
+                                    const std::vector<std::optional<std::int64_t>>& skip_ages) {
     std::vector<DestinationRun> runs(destinations.size());
     {
         std::vector<std::jthread> threads;
         for (std::size_t i = 0; i < destinations.size(); ++i) {
             runs[i].destination = &destinations[i];
             threads.emplace_back(run_destination, std::cref(destinations[i]), std::cref(spool),
-                                 queue, std::ref(runs[i]));
+                                 queue, skip_ages.empty() ? std::nullopt : skip_ages[i],
+                                 std::ref(runs[i]));
         }
     }
     return runs;
+}
+
+// With required = N: how long ago each destination left alone by this push failed.
+std::vector<std::optional<std::int64_t>> skipped_destinations(
+    const std::vector<std::string>& names, const Spool& spool, std::optional<int> required) {
+    if (!required) return {};
+    std::vector<std::optional<std::int64_t>> ages = unreachable_ages(spool, names);
+    std::vector<bool> skip = destinations_to_skip(ages, *required);
+    for (std::size_t i = 0; i < ages.size(); ++i) {
+        if (!skip[i]) ages[i].reset();
+    }
+    return ages;
 }
 
 void report_drain(const DestinationRun& run, bool verbose) {
@@ -220,7 +245,7 @@ std::vector<std::string> batch_paths(const std::string& wal_path, const Config& 
 }
 
 int run_drain(const std::vector<Destination>& destinations, const Spool& spool, bool verbose) {
-    std::vector<DestinationRun> runs = run_all(destinations, spool, nullptr);
+    std::vector<DestinationRun> runs = run_all(destinations, spool, nullptr, {});
     std::optional<Error> first;
     for (const auto& run : runs) {
         report_drain(run, verbose);
@@ -271,7 +296,8 @@ int run_push(const PushOptions& options) {
     // The files are read and compressed while the destinations connect.
     PreparedQueue queue(batch_paths(options.wal_path, config, spool, options.verbose, markers),
                         compress);
-    std::vector<DestinationRun> runs = run_all(destinations, spool, &queue);
+    std::vector<DestinationRun> runs =
+        run_all(destinations, spool, &queue, skipped_destinations(names, spool, required));
     if (std::optional<Error> error = queue.error()) throw *error;
     std::vector<const PreparedWal*> files;
     for (std::size_t i = 0, n = queue.final_count(); i < n; ++i) files.push_back(queue.wait(i));

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# A destination that answers nothing (a real sshd on 127.0.0.2, stopped with SIGSTOP: the kernel
+# accepts the connection, no banner ever comes) with required = 1 and a local directory:
+# - the first push waits out io_timeout, succeeds with the local copy and queues the file for
+#   the silent host, and remembers the failure in the spool;
+# - the next pushes leave that host alone (one line each: "not tried", queued) instead of waiting
+#   the timeout again;
+# - `--drain` tries it anyway: once it answers, the backlog is sent and the note is gone, and the
+#   next push writes to it directly;
+# - with required = "all" the silent host is tried on every push (and each push fails).
+#
+# Environment: WALFERRY_BIN_DIR (set by ctest), WALFERRY_KEEP=1 keeps the work dir.
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/e2e/sshd_lib.sh
+source "$(dirname "$0")/sshd_lib.sh"
+
+e2e_setup walferry-push walferry-test-make-segment
+sshd_setup
+sshd_start sb1 127.0.0.2
+PUSH=$(walferry_bin walferry-push)
+MKSEG=$(walferry_bin walferry-test-make-segment)
+A1=$E2E_WORK/sb1/archive
+AL=$E2E_WORK/local/archive
+SRC=$E2E_WORK/src
+SPOOL=$E2E_WORK/spool
+CFG=$E2E_WORK/walferry.toml
+OUT=$E2E_WORK/out
+ERR=$E2E_WORK/err
+e2e_mkdir "$A1" "$AL" "$SRC" "$SPOOL"
+for n in 1 2 3 4 5 6; do e2e_as_user "$MKSEG" --segno "$n" --seed "$n" --out "$SRC" >/dev/null; done
+seg() { printf '%s/0000000100000000000000%02X' "$SRC" "$1"; }
+
+write_config() {
+  {
+    printf 'spool = "%s"\nrequired = %s\n' "$SPOOL" "$1"
+    sshd_destination sb1 "$A1" "connect_timeout = 2" "io_timeout = 2"
+    printf '[[destination]]\nname = "local"\nurl = "file://%s"\n' "$AL"
+  } >"$CFG"
+  chmod 644 "$CFG"
+}
+
+run() {
+  RC=0
+  e2e_as_user "$@" >"$OUT" 2>"$ERR" || RC=$?
+}
+expect_rc() { [[ $RC == "$1" ]] || fail "$2: exit status $RC, expected $1; stderr: $(cat "$ERR")"; }
+expect_err() { grep -qE -- "$2" "$ERR" || fail "$1: stderr does not match /$2/: $(cat "$ERR")"; }
+expect_no_err() { ! grep -qE -- "$2" "$ERR" || fail "$1: stderr matches /$2/: $(cat "$ERR")"; }
+queued() { find "$SPOOL/backlog" -type f -name '*.zst' 2>/dev/null | wc -l; }
+note_file() { find "$SPOOL/unreachable" -type f 2>/dev/null | wc -l; }
+
+write_config 1
+note "sb1 answers nothing (SIGSTOP); required = 1"
+sshd_pause sb1
+run "$PUSH" -c "$CFG" "$(seg 1)"
+expect_rc 0 "first push with sb1 silent"
+expect_err "first push" '"sb1": .*(timed out|timeout|no answer within).*"000000010000000000000001" queued in the backlog'
+[[ $(wc -l <"$ERR") == 1 ]] || fail "first push: more than one line: $(cat "$ERR")"
+[[ $(note_file) == 1 ]] || fail "the failure of sb1 is not remembered in the spool"
+
+for n in 2 3; do
+  run "$PUSH" -c "$CFG" "$(seg "$n")"
+  expect_rc 0 "push $n with sb1 silent"
+  expect_err "push $n" "\"sb1\": not tried: it failed [0-9]+ s ago .*\"00000001000000000000000$n\" queued in the backlog"
+  [[ $(wc -l <"$ERR") == 1 ]] || fail "push $n: more than one line: $(cat "$ERR")"
+done
+[[ $(queued) == 3 ]] || fail "$(queued) files queued for sb1, expected 3"
+for n in 1 2 3; do [[ -f $AL/$(basename "$(seg "$n")").zst ]] || fail "local lacks segment $n"; done
+
+note "--drain tries sb1 even so: still silent, it fails and keeps everything"
+run "$PUSH" --drain -c "$CFG"
+[[ $RC != 0 ]] || fail "--drain with sb1 silent exited 0"
+expect_err "--drain with sb1 silent" '"sb1".*(timed out|timeout|no answer within)'
+[[ $(queued) == 3 ]] || fail "--drain with sb1 silent changed the backlog: $(queued) queued"
+
+note "sb1 answers again: --drain sends the backlog and forgets the failure"
+sshd_resume sb1
+run "$PUSH" --drain -v -c "$CFG"
+expect_rc 0 "--drain with sb1 back"
+expect_err "--drain with sb1 back" 'backlog of "sb1": 3 sent, 0 left'
+[[ $(queued) == 0 ]] || fail "backlog not empty after --drain: $(queued)"
+[[ $(note_file) == 0 ]] || fail "the failure note survived a successful --drain"
+run "$PUSH" -c "$CFG" "$(seg 4)"
+expect_rc 0 "push with sb1 back"
+[[ ! -s $ERR ]] || fail "push with sb1 back said something: $(cat "$ERR")"
+for n in 1 2 3 4; do
+  name=$(basename "$(seg "$n")").zst
+  cmp -s "$A1/$name" "$AL/$name" || fail "$name differs between sb1 and local (or is missing)"
+done
+
+note "required = all: a silent sb1 is tried on every push"
+write_config '"all"'
+sshd_pause sb1
+for n in 5 6; do
+  run "$PUSH" -c "$CFG" "$(seg "$n")"
+  [[ $RC != 0 ]] || fail "push $n with sb1 silent and required = all exited 0"
+  expect_err "push $n, required = all" '"?sb1"?.*(timed out|timeout|no answer within)|127\.0\.0\.2.*(timed out|timeout|no answer within)'
+  expect_no_err "push $n, required = all" 'not tried'
+done
+[[ $(queued) == 0 ]] || fail "required = all queued files: $(queued)"
+sshd_resume sb1
+note "done"
