@@ -6,8 +6,9 @@
 #   - walferry-push to both hosts (config: two sftp destinations, required = "all"),
 # per segment (median over separate segments, no batching: the file is not in pg_wal) and
 # sustained over a pg_wal directory of N .ready segments, called in order as the archiver does
-# (each call renames its .ready to .done afterwards, as PostgreSQL would), with look-ahead
-# batching (batch = 8). Prints a markdown table. See bench/README.md.
+# (each call through `sh -c` by one loop running as the test user, then its .ready renamed to
+# .done, as PostgreSQL's archiver does), with look-ahead batching (batch = 8). Prints a markdown
+# table. See bench/README.md.
 #
 # Usage (as root, after a build): bash bench/push_sftp.sh [BIN_DIR]
 # Environment: WALFERRY_BENCH_SEGMENTS (sustained, default 64), WALFERRY_BENCH_RUNS (per-segment
@@ -98,17 +99,34 @@ for f in "${sustained[@]}"; do
   e2e_as_user cp "$f" "$pgwal/"
   e2e_as_user touch "$pgwal/archive_status/${f##*/}.ready"
 done
-note "sustained: walferry-push, $segments segments in pg_wal"
-t0=$(now_ms)
-for f in "${sustained[@]}"; do
-  walferry "$pgwal/${f##*/}" || fail "walferry-push ${f##*/} failed"
-  mv "$pgwal/archive_status/${f##*/}.ready" "$pgwal/archive_status/${f##*/}.done"
+# sustained COMMAND: the archiver's loop, run as the test user in one shell: for each segment,
+# COMMAND with %f replaced by its name, through `sh -c` as PostgreSQL's system() runs
+# archive_command, then its .ready renamed to .done. Prints milliseconds.
+sustained() {
+  local loop=$E2E_WORK/archiver-loop.sh
+  {
+    printf 'command=%q\nstatus=%q\n' "$1" "$pgwal/archive_status"
+    printf 'segments=(%s)\n' "${sustained[*]##*/}"
+    cat <<'EOS'
+t0=$(date +%s%N)
+for f in "${segments[@]}"; do
+  sh -c "${command//%f/$f}" || { echo "failed on $f" >&2; exit 1; }
+  mv "$status/$f.ready" "$status/$f.done"
 done
-s_walferry=$(($(now_ms) - t0))
+echo $((($(date +%s%N) - t0) / 1000000))
+EOS
+  } >"$loop"
+  chmod 644 "$loop"
+  e2e_as_user bash "$loop" | tail -n 1
+}
+chown -R "$E2E_USER" "$pgwal"
+note "sustained: walferry-push, $segments segments in pg_wal"
+s_walferry=$(sustained "$push -c $cfg $pgwal/%f") || fail "walferry-push failed"
 note "sustained: the classic chain, same $segments segments"
-t0=$(now_ms)
-for f in "${sustained[@]}"; do classic "$pgwal/${f##*/}" || fail "classic chain failed"; done
-s_classic=$(($(now_ms) - t0))
+for f in "${sustained[@]}"; do mv "$pgwal/archive_status/${f##*/}.done" "$pgwal/archive_status/${f##*/}.ready"; done
+scp_cmd() { printf 'scp %s -P %s %s/%%f %s@%s:%s/' "${ssh_opts[*]}" "${SSHD_PORT[$1]}" "$pgwal" "$E2E_USER" "${SSHD_HOST[$1]}" "$2"; }
+s_classic=$(sustained "cp $pgwal/%f $E2E_WORK/local/ && $(scp_cmd sb1 "$E2E_WORK/scp1") && $(scp_cmd sb2 "$E2E_WORK/scp2")") ||
+  fail "classic chain failed"
 for f in "${sustained[@]}"; do
   [[ -f "$E2E_WORK/sb1/archive/${f##*/}.zst" && -f "$E2E_WORK/sb2/archive/${f##*/}.zst" ]] ||
     fail "${f##*/} missing on a host after the sustained run"
