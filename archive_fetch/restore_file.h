@@ -1,6 +1,7 @@
 // Getting one archived file from one source into place at %p.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "store.h"
@@ -14,7 +15,9 @@ enum class RestoreOutcome { kRestored, kNotFound };
 // while hashing, and renames it to `target_path` only when the size and SHA-256 match the
 // metadata (and, for segments, the size is a valid wal_segment_size). Not there ->
 // kNotFound. A damaged copy -> Error(kChecksumMismatch / kInvalidContainer); on any failure the
-// temporary file is removed and `target_path` is left as it was.
-RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path);
+// temporary file is removed and `target_path` is left as it was. When restored, `raw_size` (if
+// given) receives the file's size: wal_segment_size for a segment.
+RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path,
+                            std::uint64_t* raw_size = nullptr);
 
 }  // namespace walferry

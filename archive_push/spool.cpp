@@ -1,6 +1,5 @@
 #include "spool.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +9,7 @@
 #include "error.h"
 #include "file_store.h"
 #include "sha256.h"
-#include "unique_fd.h"
+#include "spool_dir.h"
 
 namespace walferry {
 
@@ -19,26 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kMaxKey = 200;
-
-void fsync_dir(const std::string& dir) {
-    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) throw_io("cannot open directory", dir, errno);
-    if (::fsync(fd.get()) != 0) throw_io("cannot fsync directory", dir, errno);
-}
-
-// mkdir -p with mode 0700; each directory made is synced into its parent.
-void make_dirs(const std::string& dir) {
-    struct stat st {};
-    if (::stat(dir.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) throw Error(ErrorCode::kIo, "\"" + dir + "\" is not a directory");
-        return;
-    }
-    std::string parent = fs::path(dir).parent_path().string();
-    if (parent.empty()) parent = "/";
-    if (parent != dir) make_dirs(parent);
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw_io("cannot create", dir, errno);
-    fsync_dir(parent);
-}
 
 bool is_dir(const std::string& path) {
     struct stat st {};
@@ -74,25 +53,13 @@ Spool::Spool(std::string dir) : dir_(std::move(dir)) {
 }
 
 void Spool::check_outside_data_dir(const std::string& wal_path) const {
-    std::error_code ec;
-    fs::path wal_dir = fs::absolute(fs::path(wal_path), ec).lexically_normal().parent_path();
-    if (ec || wal_path.empty() || wal_dir.filename() != "pg_wal") return;
-    fs::path data_dir = fs::weakly_canonical(wal_dir.parent_path(), ec);
-    if (ec) return;
-    fs::path spool = fs::weakly_canonical(fs::path(dir_), ec);
-    if (ec) return;
-    auto rel = spool.lexically_relative(data_dir);
-    if (!rel.empty() && *rel.begin() != "..") {
-        throw Error(ErrorCode::kConfig, "spool \"" + dir_ + "\" is inside the data directory \"" +
-                                            data_dir.string() +
-                                            "\"; set `spool` to a directory outside PGDATA");
-    }
+    check_spool_outside_data_dir(dir_, wal_path);
 }
 
 std::unique_ptr<Store> Spool::backlog(const std::string& name, bool create) const {
     std::string dir = dir_ + "/backlog/" + destination_key(name);
     if (create)
-        make_dirs(dir);
+        make_spool_dirs(dir);
     else if (!is_dir(dir))
         return nullptr;
     return std::make_unique<FileStore>(dir);
@@ -123,7 +90,7 @@ std::uint64_t Spool::backlog_total_bytes() const {
 std::unique_ptr<Store> Spool::markers(bool create) const {
     std::string dir = dir_ + "/batch";
     if (create)
-        make_dirs(dir);
+        make_spool_dirs(dir);
     else if (!is_dir(dir))
         return nullptr;
     return std::make_unique<FileStore>(dir);

@@ -1,0 +1,93 @@
+#include "checked_reader.h"
+
+#include <algorithm>
+
+#include "error.h"
+#include "escape.h"
+#include "wal_page_header.h"
+
+namespace walferry {
+
+namespace {
+
+bool is_damage(ErrorCode code) {
+    return code == ErrorCode::kInvalidContainer || code == ErrorCode::kChecksumMismatch;
+}
+
+}  // namespace
+
+CheckedReader::CheckedReader(const WalName& name, std::string where, ContainerReader::Sink out)
+    : name_(name),
+      stored_name_(name.archive_file_name()),
+      where_(std::move(where)),
+      out_(std::move(out)) {}
+
+// Every complaint about the stored bytes names the copy: with several sources, the operator
+// must learn which one is damaged even when another one served the file.
+void CheckedReader::damaged(ErrorCode code, const std::string& why) const {
+    throw Error(code, "\"" + stored_name_ + "\" in " + where_ + " is damaged: " + why);
+}
+
+void CheckedReader::feed(std::span<const std::uint8_t> stored) {
+    try {
+        if (!reader_) {
+            reader_.emplace([this](std::span<const std::uint8_t> bytes) {
+                if (head_.size() < kWalLongHeaderSize) {
+                    std::size_t take = std::min(bytes.size(), kWalLongHeaderSize - head_.size());
+                    head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
+                }
+                out_(bytes);
+            });
+        }
+        reader_->feed(stored);
+    } catch (const Error& e) {
+        if (!is_damage(e.code())) throw;
+        damaged(e.code(), e.what());
+    }
+}
+
+ContainerMeta CheckedReader::finish() {
+    if (!reader_) feed({});  // an empty stored file: finish() calls it truncated
+    ContainerMeta meta;
+    try {
+        meta = reader_->finish();
+    } catch (const Error& e) {
+        if (!is_damage(e.code())) throw;
+        damaged(e.code(), e.what());
+    }
+    if (meta.name != name_.wal_file_name()) {
+        damaged(ErrorCode::kInvalidContainer, "holds \"" + escape_bytes(meta.name) + "\", not \"" +
+                                                  name_.wal_file_name() + "\"");
+    }
+    if (name_.has_wal_pages()) check_pages(meta);
+    if (meta.raw_size == 0) damaged(ErrorCode::kInvalidContainer, "empty");
+    return meta;
+}
+
+void CheckedReader::check_pages(const ContainerMeta& meta) const {
+    // The checksum proves these are the bytes that were pushed; the header proves they are a
+    // whole segment of the size the cluster uses.
+    WalPageHeader header;
+    try {
+        header = parse_wal_page_header(head_);
+        check_header_matches_name(header, name_);
+    } catch (const Error& e) {
+        damaged(ErrorCode::kInvalidContainer, e.what());
+    }
+    if (header.seg_size != meta.raw_size) {
+        damaged(ErrorCode::kInvalidContainer, std::to_string(meta.raw_size) +
+                                                  " bytes, but wal_segment_size is " +
+                                                  std::to_string(header.seg_size));
+    }
+    // The metadata frame has no checksum of its own; push and cleanup trust its cluster
+    // fields, so a flipped bit there is damage even though the WAL bytes verified.
+    if (meta.sysid != header.sysid || meta.tli != header.tli || meta.pg_major != header.pg_major) {
+        damaged(ErrorCode::kInvalidContainer,
+                "metadata says system identifier " + std::to_string(meta.sysid) + ", timeline " +
+                    std::to_string(meta.tli) + ", PostgreSQL " + std::to_string(meta.pg_major) +
+                    " but the WAL page header says " + std::to_string(header.sysid) + ", " +
+                    std::to_string(header.tli) + ", " + std::to_string(header.pg_major));
+    }
+}
+
+}  // namespace walferry
