@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "config.h"
 #include "error.h"
 #include "open_store.h"
+#include "prefetch.h"
 #include "restore_file.h"
 #include "tool_main.h"
 
@@ -25,12 +28,13 @@ bool transient(ErrorCode code) { return code == ErrorCode::kUnavailable; }
 // One source, with retries (exponential backoff) for transient errors only; not-found and
 // damaged copies are answers, not accidents, and are never retried.
 RestoreOutcome restore_with_retries(const Destination& source, const WalName& name,
-                                    const FetchOptions& options, const FetchSettings& settings) {
+                                    const FetchOptions& options, const FetchSettings& settings,
+                                    std::uint64_t& raw_size) {
     int delay_ms = settings.retry_delay_ms;
     for (int attempt = 0;; ++attempt) {
         try {
             auto store = open_store(source);
-            return restore_file(*store, name, options.target_path);
+            return restore_file(*store, name, options.target_path, &raw_size);
         } catch (const Error& e) {
             if (!transient(e.code()) || attempt >= settings.retries) throw;
             if (options.verbose) print_error(kTool, std::string(e.what()) + "; retrying");
@@ -67,15 +71,35 @@ int run_fetch(const FetchOptions& options, bool& recovery_mode) {
         });
     }
 
+    // Only segments go through the spool: .history files must always be the archive's current
+    // ones, and .partial/.backup files are never asked for in sequence.
+    std::optional<Prefetcher> prefetch;
+    if (name.kind == WalKind::kSegment) {
+        prefetch = Prefetcher::open(config, sources, options.target_path, options.verbose);
+    }
+    std::uint64_t raw_size = 0;
+    if (prefetch && prefetch->serve(name, options.target_path, raw_size)) {
+        if (options.verbose) {
+            std::fprintf(stderr, "%s: restored %s from the prefetch spool\n", kTool.data(),
+                         options.wal_file.c_str());
+        }
+        prefetch->after_served(name, raw_size);
+        return 0;
+    }
+
     int failures = 0;
     ErrorCode failure_code = ErrorCode::kNotFound;
     for (const Destination& source : sources) {
         try {
-            if (restore_with_retries(source, name, options, config.fetch) ==
+            if (restore_with_retries(source, name, options, config.fetch, raw_size) ==
                 RestoreOutcome::kRestored) {
                 if (options.verbose) {
                     std::fprintf(stderr, "%s: restored %s from %s\n", kTool.data(),
                                  options.wal_file.c_str(), source.location.url().c_str());
+                }
+                // From a local archive the next segments come as fast as from the spool.
+                if (prefetch && source.location.scheme != Location::Scheme::kFile) {
+                    prefetch->after_served(name, raw_size);
                 }
                 return 0;
             }

@@ -1,0 +1,156 @@
+#include "prefetch.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+
+#include "error.h"
+#include "open_store.h"
+#include "prefetch_plan.h"
+#include "spool_dir.h"
+
+namespace walferry {
+
+namespace {
+
+// A worker that runs longer than this per segment of its window is ended (SIGALRM), which also
+// releases its lock: a hung source never keeps the next worker out for good.
+constexpr unsigned kWorkerSecondsPerSegment = 60;
+
+// In the worker: stdin/stdout/stderr on /dev/null, the lock as fd 3, every other fd closed (the
+// calling process's pipes, PostgreSQL's sockets and files).
+void detach_fds(int lock_fd) {
+    int null_fd = ::open("/dev/null", O_RDWR);
+    if (null_fd < 0) ::_exit(0);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
+    if (lock_fd != 3) {
+        if (::dup2(lock_fd, 3) < 0) ::_exit(0);
+    }
+    ::close_range(4, ~0U, 0);
+}
+
+// Forks twice; the grandchild, in a session of its own and with nothing of its caller's but
+// the lock, runs `window` into the spool and exits. The caller waits only for the middle
+// process, which exits at once.
+void spawn_worker(PrefetchSpool& spool, const std::vector<Destination>& sources,
+                  const std::vector<WalName>& window, UniqueFd lock) {
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    if (child < 0) return;
+    if (child == 0) {
+        ::setsid();
+        if (::fork() != 0) ::_exit(0);
+        detach_fds(lock.get());
+        if (::chdir("/") != 0) ::_exit(0);
+        ::alarm(kWorkerSecondsPerSegment * static_cast<unsigned>(window.size()));
+        try {
+            fill_spool(spool, sources, window);
+        } catch (...) {
+            // Nothing to tell: the calls that follow fetch from the sources.
+        }
+        ::_exit(0);
+    }
+    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+    }
+}
+
+}  // namespace
+
+std::optional<Prefetcher> Prefetcher::open(const Config& config,
+                                           const std::vector<Destination>& sources,
+                                           const std::string& target_path, bool verbose) {
+    if (config.fetch.prefetch <= 0) return std::nullopt;
+    bool remote = false;
+    for (const Destination& s : sources) remote = remote || s.location.scheme != Location::Scheme::kFile;
+    if (!remote) return std::nullopt;
+    Prefetcher p(PrefetchSpool(prefetch_dir(config.spool, target_path, sources)), sources,
+                 config.fetch.prefetch, verbose);
+    if (config.spool.empty() || config.spool[0] != '/') {
+        p.warn("spool \"" + config.spool + "\" is not an absolute path; no prefetch");
+        return std::nullopt;
+    }
+    try {
+        check_spool_outside_data_dir(config.spool, target_path);
+    } catch (const Error& e) {
+        p.warn(std::string(e.what()) + "; no prefetch");
+        return std::nullopt;
+    }
+    return p;
+}
+
+Prefetcher::Prefetcher(PrefetchSpool spool, std::vector<Destination> sources, int depth,
+                       bool verbose)
+    : spool_(std::move(spool)), sources_(std::move(sources)), depth_(depth), verbose_(verbose) {}
+
+void Prefetcher::warn(const std::string& message) const {
+    if (verbose_) std::fprintf(stderr, "walferry-fetch: warning: %s\n", message.c_str());
+}
+
+bool Prefetcher::serve(const WalName& name, const std::string& target_path,
+                       std::uint64_t& seg_size) {
+    std::vector<WalName> entries = spool_.entries();
+    if (entries.empty()) return false;
+    for (const WalName& e : stale_entries(entries, name)) spool_.remove(e);
+    if (std::find(entries.begin(), entries.end(), name) == entries.end()) return false;
+    try {
+        bool served = spool_.serve(name, target_path, &seg_size) == RestoreOutcome::kRestored;
+        spool_.remove(name);
+        return served;
+    } catch (const Error& e) {
+        spool_.remove(name);
+        // Said even without -v: a damaged local copy is worth knowing about.
+        std::fprintf(stderr, "walferry-fetch: warning: %s; removed, fetching from the sources\n",
+                     e.what());
+        return false;
+    }
+}
+
+void Prefetcher::after_served(const WalName& name, std::uint64_t seg_size) {
+    if (name.kind != WalKind::kSegment) return;
+    std::vector<WalName> window = prefetch_window(name, seg_size, depth_);
+    if (!worker_wanted(window, spool_.entries())) return;
+    try {
+        UniqueFd lock = spool_.try_lock();
+        if (!lock) {
+            warn("a prefetch worker is running for " + spool_.dir());
+            return;
+        }
+        spawn_worker(spool_, sources_, window, std::move(lock));
+    } catch (const Error& e) {
+        warn(std::string(e.what()) + "; no prefetch");
+    }
+}
+
+void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
+                const std::vector<WalName>& window) {
+    spool.remove_temps();
+    std::vector<WalName> present = spool.entries();
+    for (const WalName& e : names_not_in(present, window)) spool.remove(e);
+    // One store, so one SSH session, per source for the whole window; a source that failed
+    // is not asked again by this worker.
+    std::vector<std::unique_ptr<Store>> stores(sources.size());
+    std::vector<bool> failed(sources.size(), false);
+    for (const WalName& name : names_not_in(window, present)) {
+        bool stored = false;
+        for (std::size_t i = 0; i < sources.size() && !stored; ++i) {
+            if (failed[i]) continue;
+            try {
+                if (!stores[i]) stores[i] = open_store(sources[i]);
+                stored = spool.store_from(*stores[i], name) == RestoreOutcome::kRestored;
+            } catch (const Error& e) {
+                if (e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kIo) {
+                    failed[i] = true;
+                    stores[i].reset();
+                }
+            }
+        }
+        if (!stored) return;  // not archived yet, or no good copy: the calls will ask the sources
+    }
+}
+
+}  // namespace walferry

@@ -1,0 +1,58 @@
+// Prefetch for walferry-fetch: the spool is looked at before the sources, and after a segment is
+// served a detached worker fetches the following ones.
+//
+// A call for segment S of timeline T:
+//   1. entries made useless by the request are removed (another timeline: all; before S: those);
+//   2. S in the spool -> checked and served from there, no network at all; a damaged entry is
+//      removed and S is fetched from the sources as if it had not been there;
+//   3. once S is served (from anywhere), if at most half of S+1 .. S+depth is in the spool and no
+//      worker holds the spool's lock, a worker is started: double fork, new session, stdin,
+//      stdout and stderr on /dev/null and every other fd closed, so PostgreSQL (which waits for
+//      the command's exit and its output pipe) never waits for it. It fetches the missing
+//      segments in order, one store (SSH session) per source, and stops at the first one no
+//      source has: not archived yet.
+// Prefetch never makes a call fail: an unusable spool only disables it (said with -v).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "prefetch_spool.h"
+#include "wal_name.h"
+
+namespace walferry {
+
+class Prefetcher {
+public:
+    // nullopt when prefetch is off (`[fetch] prefetch = 0`), when every source is local (a local
+    // archive answers as fast as the spool would), or when the spool is not an absolute path or
+    // lies inside the data directory of `target_path` (said with `verbose`).
+    static std::optional<Prefetcher> open(const Config& config,
+                                          const std::vector<Destination>& sources,
+                                          const std::string& target_path, bool verbose);
+
+    // Steps 1 and 2 for segment `name`. True if it was served from the spool (`seg_size` set).
+    bool serve(const WalName& name, const std::string& target_path, std::uint64_t& seg_size);
+
+    // Step 3, after segment `name` was served.
+    void after_served(const WalName& name, std::uint64_t seg_size);
+
+private:
+    Prefetcher(PrefetchSpool spool, std::vector<Destination> sources, int depth, bool verbose);
+    void warn(const std::string& message) const;
+
+    PrefetchSpool spool_;
+    std::vector<Destination> sources_;
+    int depth_;
+    bool verbose_;
+};
+
+// The worker's job, in the detached process: fetch `window` into `spool` from `sources`.
+// Entries outside the window and leftover temporary files are removed first.
+void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
+                const std::vector<WalName>& window);
+
+}  // namespace walferry

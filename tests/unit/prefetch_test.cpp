@@ -1,0 +1,270 @@
+// Prefetch: the pure plan (window, stale entries, when a worker is worth starting) and the spool
+// (entries stored checked, served through the same checks, damaged ones refused, the lock).
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "config.h"
+#include "container.h"
+#include "error.h"
+#include "expect_error.h"
+#include "memory_store.h"
+#include "prefetch.h"
+#include "prefetch_plan.h"
+#include "prefetch_spool.h"
+#include "scratch_dir.h"
+#include "test_data.h"
+
+using namespace walferry;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint64_t k16M = 16u << 20;
+constexpr std::uint64_t k1M = 1u << 20;
+
+WalName seg(std::uint32_t tli, std::uint32_t log, std::uint32_t s) {
+    WalName n;
+    n.tli = tli;
+    n.log = log;
+    n.seg = s;
+    return n;
+}
+
+std::vector<std::string> names(const std::vector<WalName>& v) {
+    std::vector<std::string> out;
+    for (const WalName& n : v) out.push_back(n.wal_file_name());
+    return out;
+}
+
+template <typename T>
+void put_at(std::vector<std::uint8_t>& b, std::size_t off, T v) {
+    std::memcpy(b.data() + off, &v, sizeof v);
+}
+
+// A 1 MiB segment `name` with a valid long page header (PostgreSQL 15), stored as a container.
+std::vector<std::uint8_t> stored_segment(const WalName& name, std::uint64_t seed = 0) {
+    std::vector<std::uint8_t> raw = test_data::random_bytes(k1M, seed + name.seg);
+    put_at(raw, 0, std::uint16_t{0xD110});
+    put_at(raw, 2, std::uint16_t{0x0002});
+    put_at(raw, 4, name.tli);
+    put_at(raw, 8, std::uint64_t{name.segno(k1M) * k1M});
+    put_at(raw, 24, std::uint64_t{7300000000000000001ULL});
+    put_at(raw, 32, static_cast<std::uint32_t>(k1M));
+    put_at(raw, 36, std::uint32_t{8192});
+    ContainerWriter writer(CompressOptions{1, 1});
+    writer.feed(raw);
+    ContainerMeta meta;
+    meta.name = name.wal_file_name();
+    meta.sysid = 7300000000000000001ULL;
+    meta.tli = name.tli;
+    meta.pg_major = 15;
+    CompressedFile file = writer.finish(meta);
+    std::vector<std::uint8_t> out = file.meta_frame;
+    out.insert(out.end(), file.payload.begin(), file.payload.end());
+    return out;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> dir_names(const std::string& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) out.push_back(e.path().filename());
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("the window is the next segments of the same timeline", "[prefetch]") {
+    CHECK(names(prefetch_window(seg(1, 0, 5), k16M, 3)) ==
+          std::vector<std::string>{"000000010000000000000006", "000000010000000000000007",
+                                   "000000010000000000000008"});
+    // 16 MiB segments: 256 per "log"; the window crosses into the next one.
+    CHECK(names(prefetch_window(seg(2, 0, 0xFE), k16M, 3)) ==
+          std::vector<std::string>{"0000000200000000000000FF", "000000020000000100000000",
+                                   "000000020000000100000001"});
+    // 1 MiB segments: 4096 per "log".
+    CHECK(names(prefetch_window(seg(1, 3, 0xFFF), k1M, 1)) ==
+          std::vector<std::string>{"000000010000000400000000"});
+    CHECK(prefetch_window(seg(1, 0, 5), k16M, 0).empty());
+    // Nothing after the last segment.
+    CHECK(names(prefetch_window(seg(1, 0xFFFFFFFF, 0xFE), k16M, 4)) ==
+          std::vector<std::string>{"00000001FFFFFFFF000000FF"});
+}
+
+TEST_CASE("another timeline makes every entry stale, a later segment those before it",
+          "[prefetch]") {
+    std::vector<WalName> entries{seg(1, 0, 6), seg(1, 0, 7), seg(1, 0, 8)};
+    CHECK(stale_entries(entries, seg(1, 0, 6)).empty());
+    CHECK(stale_entries(entries, seg(1, 0, 5)).empty());  // a step back keeps what recovery will reach
+    CHECK(names(stale_entries(entries, seg(1, 0, 8))) ==
+          std::vector<std::string>{"000000010000000000000006", "000000010000000000000007"});
+    CHECK(stale_entries(entries, seg(1, 1, 0)) == entries);  // a jump past all of them
+    CHECK(stale_entries(entries, seg(2, 0, 7)) == entries);  // timeline switch: all
+    std::vector<WalName> mixed{seg(1, 0, 6), seg(2, 0, 7)};
+    CHECK(stale_entries(mixed, seg(2, 0, 7)) == mixed);
+    CHECK(stale_entries({}, seg(1, 0, 6)).empty());
+}
+
+TEST_CASE("a worker fetches what the window lacks and drops what is outside it", "[prefetch]") {
+    std::vector<WalName> window = prefetch_window(seg(1, 0, 5), k16M, 4);  // 6..9
+    std::vector<WalName> entries{seg(1, 0, 4), seg(1, 0, 7), seg(1, 0, 0x20)};
+    CHECK(names(names_not_in(window, entries)) ==
+          std::vector<std::string>{"000000010000000000000006", "000000010000000000000008",
+                                   "000000010000000000000009"});
+    CHECK(names(names_not_in(entries, window)) ==
+          std::vector<std::string>{"000000010000000000000004", "000000010000000000000020"});
+}
+
+TEST_CASE("a worker is started once at most half of the window is in the spool", "[prefetch]") {
+    std::vector<WalName> window = prefetch_window(seg(1, 0, 5), k16M, 8);  // 6..13
+    CHECK(worker_wanted(window, {}));
+    std::vector<WalName> present;
+    for (std::uint32_t s = 6; s < 10; ++s) present.push_back(seg(1, 0, s));
+    CHECK(worker_wanted(window, present));  // 4 of 8
+    present.push_back(seg(1, 0, 10));
+    CHECK_FALSE(worker_wanted(window, present));  // 5 of 8
+    CHECK_FALSE(worker_wanted({}, {}));           // depth 0 or past the last segment
+    CHECK(worker_wanted(prefetch_window(seg(1, 0, 5), k16M, 1), {}));
+    CHECK_FALSE(worker_wanted(prefetch_window(seg(1, 0, 5), k16M, 1), {seg(1, 0, 6)}));
+}
+
+TEST_CASE("segments sort by timeline, log, segment", "[prefetch]") {
+    CHECK(segment_before(seg(1, 0, 0xFF), seg(1, 1, 0)));
+    CHECK(segment_before(seg(1, 5, 0), seg(2, 0, 0)));
+    CHECK_FALSE(segment_before(seg(1, 0, 6), seg(1, 0, 6)));
+}
+
+TEST_CASE("the spool directory is keyed by the directory of %p and the sources", "[prefetch]") {
+    std::vector<Destination> a(1), b(1);
+    a[0].location = parse_location("sftp://u@h:22/archive", "/");
+    b[0].location = parse_location("sftp://u@h:22/other", "/");
+    std::string d1 = prefetch_dir("/spool", "/data/pg_wal/RECOVERYXLOG", a);
+    CHECK(d1.starts_with("/spool/prefetch/"));
+    CHECK(d1.size() == std::string("/spool/prefetch/").size() + 16);
+    // pg_rewind passes the target's own path: same data directory, same spool.
+    CHECK(prefetch_dir("/spool", "/data/./pg_wal/000000010000000000000005", a) == d1);
+    CHECK(prefetch_dir("/spool", "/data2/pg_wal/RECOVERYXLOG", a) != d1);
+    CHECK(prefetch_dir("/spool", "/data/pg_wal/RECOVERYXLOG", b) != d1);
+}
+
+TEST_CASE("spool entries are stored checked and served through the same checks", "[prefetch]") {
+    ScratchDir scratch;
+    MemoryStore source("src");
+    const WalName s6 = seg(1, 0, 6);
+    source.files[s6.archive_file_name()] = stored_segment(s6);
+    PrefetchSpool spool(scratch / "prefetch");
+    CHECK(spool.entries().empty());  // no directory yet: empty, not an error
+    UniqueFd lock = spool.try_lock();
+    REQUIRE(lock);
+    CHECK(spool.store_from(source, s6) == RestoreOutcome::kRestored);
+    CHECK(spool.store_from(source, seg(1, 0, 7)) == RestoreOutcome::kNotFound);
+    CHECK(names(spool.entries()) == std::vector<std::string>{"000000010000000000000006"});
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000006.zst", "lock"});
+    // The stored form is kept: exactly the archived bytes.
+    const auto& stored = source.files[s6.archive_file_name()];
+    CHECK(read_file(spool.dir() + "/000000010000000000000006.zst") ==
+          std::string(stored.begin(), stored.end()));
+
+    std::uint64_t seg_size = 0;
+    REQUIRE(spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size) == RestoreOutcome::kRestored);
+    CHECK(seg_size == k1M);
+    CHECK(fs::file_size(scratch / "RECOVERYXLOG") == k1M);
+    spool.remove(s6);
+    spool.remove(s6);  // twice: no error
+    CHECK(spool.entries().empty());
+    CHECK(spool.serve(s6, scratch / "other", &seg_size) == RestoreOutcome::kNotFound);
+}
+
+TEST_CASE("a damaged spool entry is refused and %p left alone", "[prefetch]") {
+    ScratchDir scratch;
+    MemoryStore source;
+    const WalName s6 = seg(1, 0, 6);
+    source.files[s6.archive_file_name()] = stored_segment(s6);
+    PrefetchSpool spool(scratch / "prefetch");
+    UniqueFd lock = spool.try_lock();
+    REQUIRE(spool.store_from(source, s6) == RestoreOutcome::kRestored);
+    std::string entry = spool.dir() + "/" + s6.archive_file_name();
+    std::string bytes = read_file(entry);
+    bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 1);
+    std::ofstream(entry, std::ios::binary | std::ios::trunc) << bytes;
+    scratch.write("RECOVERYXLOG", "old");
+    std::uint64_t seg_size = 0;
+    std::string message = test_errors::error_message(ErrorCode::kChecksumMismatch, [&] {
+        spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size);
+    });
+    CHECK(message.find(spool.dir()) != std::string::npos);  // names the copy
+    CHECK(scratch.read("RECOVERYXLOG") == "old");
+    CHECK(dir_names(scratch.path()) == std::vector<std::string>{"RECOVERYXLOG", "prefetch"});
+}
+
+TEST_CASE("a damaged source copy never reaches a final spool name", "[prefetch]") {
+    ScratchDir scratch;
+    MemoryStore source;
+    const WalName s6 = seg(1, 0, 6), s7 = seg(1, 0, 7);
+    auto bad = stored_segment(s6);
+    bad.back() ^= 0x40;
+    source.files[s6.archive_file_name()] = bad;
+    source.files[s7.archive_file_name()] = stored_segment(s6);  // another segment's bytes
+    PrefetchSpool spool(scratch / "prefetch");
+    UniqueFd lock = spool.try_lock();
+    CHECK_THROWS_AS(spool.store_from(source, s6), Error);
+    CHECK_THROWS_AS(spool.store_from(source, s7), Error);
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});
+}
+
+TEST_CASE("one worker lock per spool, gone with its holder", "[prefetch]") {
+    ScratchDir scratch;
+    PrefetchSpool spool(scratch / "a/b/prefetch");
+    UniqueFd first = spool.try_lock();
+    REQUIRE(first);
+    CHECK(fs::is_directory(spool.dir()));  // made on the way, parents too
+    CHECK((fs::status(spool.dir()).permissions() & fs::perms::all) == fs::perms::owner_all);
+    CHECK_FALSE(spool.try_lock());  // a second open of the lock file: refused at once
+    first.reset();
+    CHECK(spool.try_lock());
+    // A spool that cannot be made is an error the caller turns into "no prefetch".
+    scratch.write("file", "x");
+    PrefetchSpool broken(scratch / "file/prefetch");
+    CHECK_THROWS_AS(broken.try_lock(), Error);
+}
+
+TEST_CASE("leftover temporary files are removed, entries kept", "[prefetch]") {
+    ScratchDir scratch;
+    PrefetchSpool spool(scratch / "p");
+    UniqueFd lock = spool.try_lock();
+    std::ofstream(spool.dir() + "/.000000010000000000000006.zst.walferry-tmp.AbC123") << "half";
+    std::ofstream(spool.dir() + "/000000010000000000000007.zst") << "entry";
+    spool.remove_temps();
+    CHECK(dir_names(spool.dir()) ==
+          std::vector<std::string>{"000000010000000000000007.zst", "lock"});
+}
+
+TEST_CASE("the worker fills the window from the sources and stops at the first gap",
+          "[prefetch]") {
+    ScratchDir scratch;
+    fs::create_directories(scratch / "archive");
+    for (std::uint32_t s : {6u, 7u, 9u}) {
+        WalName n = seg(1, 0, s);
+        auto bytes = stored_segment(n);
+        std::ofstream(scratch / "archive/" + n.archive_file_name(), std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()), static_cast<long>(bytes.size()));
+    }
+    std::vector<Destination> sources(1);
+    sources[0].location = parse_location("file://" + (scratch / "archive"), "/");
+    PrefetchSpool spool(scratch / "prefetch");
+    UniqueFd lock = spool.try_lock();
+    std::ofstream(spool.dir() + "/000000010000000000000003.zst") << "old";  // outside the window
+    std::ofstream(spool.dir() + "/.x.walferry-tmp.123456") << "half";
+    fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 8));
+    // 8 is not archived: the worker stops there, 9 is not fetched.
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000006.zst",
+                                                             "000000010000000000000007.zst",
+                                                             "lock"});
+}
