@@ -208,15 +208,17 @@ e2e_assert_eq "SSH sessions of two calls and their worker(s)" 3 $(($(sessions) -
 note "a worker killed with -9: no lock left, no partial file under a final name"
 fetch "$(seg 1 8)"
 expect_restored "$(seg 1 8)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch 8"
-for _ in $(seq 1 500); do
-  [[ -n $(temps) ]] && break
-  sleep 0.01
-done
-[[ -n $(temps) ]] || fail "never saw the worker mid-transfer"
+# The worker is found by its lock at once (it is still connecting), then killed the moment a
+# temp file shows it writing an entry.
 worker=$(lock_holders)
 [[ $(wc -w <<<"$worker") == 1 ]] || fail "not one process holds the spool's lock: '$worker'"
 [[ $(cat "/proc/$worker/comm") == walferry-fetch ]] || fail "the lock holder is not walferry-fetch"
-kill -9 "$worker"
+for _ in $(seq 1 3000); do
+  [[ -n $(temps) ]] && break
+  sleep 0.005
+done
+kill -9 "$worker" || fail "the worker ended before it was killed"
+[[ -n $(temps) ]] || fail "never saw the worker mid-transfer"
 e2e_wait_for 10 "the killed worker's lock to go" lock_free
 for f in "$(spool_dir)"/*.zst; do
   [[ -e $f ]] || continue
