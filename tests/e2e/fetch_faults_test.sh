@@ -32,6 +32,9 @@ mark() {
   MARK_WAL=$(pg_walfile_name p "$MARK_LSN")
 }
 
+# drain: walferry-push --drain with P's config (what required = 1 left in the backlog).
+drain() { e2e_as_user "$FO_PUSH" --drain -c "$(fo_config p)" || fail "walferry-push --drain failed"; }
+
 # postmaster_pid NODE: the pid in NODE's postmaster.pid.
 postmaster_pid() { head -n 1 "${E2E_NODE_DATA[$1]}/postmaster.pid"; }
 
@@ -76,7 +79,7 @@ pg_wait_replayed s "$MARK_LSN" 120
 fo_log_since s "$log_from" | grep -q "cannot connect to $E2E_USER@127.0.0.2:${SSHD_PORT[sb1]}" ||
   fail "S's log does not say that sb1 could not be reached"
 missed=$(comm -13 <(segments_in "${FO_ARCHIVE[sb1]}") <(segments_in "${FO_ARCHIVE[sb2]}") | wc -l)
-((missed >= 3)) || fail "sb1 missed only $missed segments while it was down"
+((missed >= 1)) || fail "sb1 missed only $missed segments while it was down"
 note "sb1 down: S replayed $missed segments that only sb2 holds, up to $MARK_LSN"
 
 # Both down: nothing to fetch, S waits.
@@ -101,19 +104,22 @@ mark
 pg_wait_archived p "$MARK_WAL" 120
 pg_wait_replayed s "$MARK_LSN" 120
 e2e_assert_eq "S's postmaster pid after the outage" "$pid" "$(postmaster_pid s)"
-e2e_wait_for 60 "sb1 to get the segments it missed" sb1_complete
+# What sb1 missed waits in P's backlog (pushes leave a host that failed alone for a while).
+drain
+sb1_complete || fail "sb1 lacks segments after walferry-push --drain"
 note "both back: S caught up to $MARK_LSN, sb1 holds everything sb2 does"
 
 # --- (b) a damaged copy on sb1, a good one on sb2
-# The segment after the current one, full of pgbench's WAL (a compressed payload to damage).
+# The segment after the current one, full of updates (a compressed payload to damage).
 pg_stop s
 bad=$(pg_sql p "SELECT pg_walfile_name(pg_current_wal_lsn() + $E2E_WAL_SEGMENT_SIZE)")
-pg_bench p -n -c 2 -T 3 >>"$E2E_WORK/pgbench.log" 2>&1 || { cat "$E2E_WORK/pgbench.log" >&2; fail "pgbench failed"; }
+pg_sql p "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 30000" >/dev/null
 mark
 pg_wait_archived p "$MARK_WAL" 60
-[[ "$bad" < "$MARK_WAL" ]] || fail "pgbench did not fill $bad"
+[[ "$bad" < "$MARK_WAL" ]] || fail "the update did not fill $bad"
+drain
 for sb in sb1 sb2; do
-  e2e_wait_for 30 "$bad in $sb's archive" test -f "${FO_ARCHIVE[$sb]}/$bad.zst"
+  [[ -f "${FO_ARCHIVE[$sb]}/$bad.zst" ]] || fail "$bad is not in $sb's archive"
 done
 size=$(stat -c %s "${FO_ARCHIVE[sb1]}/$bad.zst")
 ((size >= 16384)) || fail "$bad.zst holds only $size bytes: not a segment full of pgbench WAL"
