@@ -43,8 +43,12 @@ std::vector<std::string> list_names(const std::string& dir) {
 
 std::string prefetch_dir(const std::string& spool, const std::string& target_path,
                          const std::vector<Destination>& sources) {
+    // Canonical, so that pg_rewind naming the data directory through a symbolic link (or with
+    // "..") finds the spool the server filled.
     std::error_code ec;
-    std::string key = fs::absolute(fs::path(target_path), ec).lexically_normal().parent_path();
+    fs::path dir = fs::absolute(fs::path(target_path), ec).lexically_normal().parent_path();
+    std::string key = fs::weakly_canonical(dir, ec).string();
+    if (ec) key = dir.string();
     for (const Destination& s : sources) key += "\n" + s.location.url();
     auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(key.data()), key.size());
     return spool + "/prefetch/" + to_hex(sha256(bytes)).substr(0, 16);

@@ -23,7 +23,7 @@
 namespace walferry {
 
 // "<spool>/prefetch/<16 hex digits>" for the directory of `target_path` (made absolute against
-// the working directory) and the sources, in order.
+// the working directory, symbolic links resolved) and the sources, in order.
 std::string prefetch_dir(const std::string& spool, const std::string& target_path,
                          const std::vector<Destination>& sources);
 

@@ -151,6 +151,12 @@ TEST_CASE("the spool directory is keyed by the directory of %p and the sources",
     // pg_rewind passes the target's own path: same data directory, same spool.
     CHECK(prefetch_dir("/spool", "/data/./pg_wal/000000010000000000000005", a) == d1);
     CHECK(prefetch_dir("/spool", "/data2/pg_wal/RECOVERYXLOG", a) != d1);
+    // Through a symbolic link to the data directory, too.
+    ScratchDir scratch;
+    fs::create_directories(scratch / "data/pg_wal");
+    fs::create_directory_symlink(scratch / "data", scratch / "link");
+    CHECK(prefetch_dir("/spool", scratch / "link/pg_wal/000000010000000000000005", a) ==
+          prefetch_dir("/spool", scratch / "data/pg_wal/RECOVERYXLOG", a));
     CHECK(prefetch_dir("/spool", "/data/pg_wal/RECOVERYXLOG", b) != d1);
 }
 
