@@ -35,8 +35,10 @@ pgbench_seconds=${WALFERRY_PGBENCH_SECONDS:-6}
 fo_setup
 for node in p a b; do fo_write_config "$node" 'required = "all"'; done
 # The point of `node`: the three configs differ in that name and the spool, nothing else.
-diff <(grep -v '^node = \|^spool = ' "$(fo_config p)") <(grep -v '^node = \|^spool = ' "$(fo_config a)") ||
-  fail "the nodes' configs differ in more than node and spool"
+for node in a b; do
+  diff <(grep -v '^node = \|^spool = ' "$(fo_config p)") <(grep -v '^node = \|^spool = ' "$(fo_config "$node")") ||
+    fail "the configs of p and $node differ in more than node and spool"
+done
 
 # run_pgbench NODE SECONDS: pgbench load on NODE, output in $E2E_WORK/pgbench-NODE.log.
 run_pgbench() {

@@ -8,8 +8,9 @@
 # (b) one byte in the middle of a stored segment on sb1 is changed before S needs it: fetch
 #     names the damaged copy in S's log, takes sb2's, and replay goes past it to the same data.
 #
-# The config has prefetch = 0 so that the damaged copy is met by the restore_command call itself
-# (whose stderr is S's server log), not by a background prefetch worker.
+# (a) runs with prefetch (the default); for (b) S's config gets prefetch = 0, so that the damaged
+# copy is met by the restore_command call itself (whose stderr is S's server log), not by the
+# background prefetch worker (whose output goes nowhere).
 #
 # Environment: WALFERRY_BIN_DIR (set by ctest), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
@@ -21,9 +22,7 @@ source "$(dirname "$0")/sshd_lib.sh"
 source "$(dirname "$0")/failover_lib.sh"
 
 fo_setup
-for node in p s; do
-  fo_write_config "$node" 'required = 1' '[fetch]' 'retries = 1' 'retry_delay_ms = 200' 'prefetch = 0'
-done
+for node in p s; do fo_write_config "$node" 'required = 1' '[fetch]' 'retries = 1' 'retry_delay_ms = 200'; done
 
 # mark: a marker row on P, then a segment switch; sets MARK_LSN and MARK_WAL.
 mark() {
@@ -112,6 +111,7 @@ note "both back: S caught up to $MARK_LSN, sb1 holds everything sb2 does"
 # --- (b) a damaged copy on sb1, a good one on sb2
 # The segment after the current one, full of updates (a compressed payload to damage).
 pg_stop s
+fo_write_config s 'required = 1' '[fetch]' 'retries = 1' 'retry_delay_ms = 200' 'prefetch = 0'
 bad=$(pg_sql p "SELECT pg_walfile_name(pg_current_wal_lsn() + $E2E_WAL_SEGMENT_SIZE)")
 pg_sql p "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 30000" >/dev/null
 mark
