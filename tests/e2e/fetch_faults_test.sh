@@ -6,7 +6,8 @@
 #     running (same postmaster, no FATAL or PANIC, fetch says "standby mode" and exits 1), and
 #     when both return S catches up (and sb1 gets what it missed from P's backlog);
 # (b) one byte in the middle of a stored segment on sb1 is changed before S needs it: fetch
-#     names the damaged copy in S's log, takes sb2's, and replay goes past it to the same data.
+#     names the damaged copy in S's log, takes sb2's, and replay goes past it to the same data;
+#     again with prefetch on, where the worker may meet the damaged copy first.
 #
 # (a) runs with prefetch (the default); for (b) S's config gets prefetch = 0, so that the damaged
 # copy is met by the restore_command call itself (whose stderr is S's server log), not by the
@@ -109,34 +110,53 @@ sb1_complete || fail "sb1 lacks segments after walferry-push --drain"
 note "both back: S caught up to $MARK_LSN, sb1 holds everything sb2 does"
 
 # --- (b) a damaged copy on sb1, a good one on sb2
-# The segment after the current one, full of updates (a compressed payload to damage).
-pg_stop s
-fo_write_config s 'required = 1' '[fetch]' 'retries = 1' 'retry_delay_ms = 200' 'prefetch = 0'
-bad=$(pg_sql p "SELECT pg_walfile_name(pg_current_wal_lsn() + $E2E_WAL_SEGMENT_SIZE)")
-pg_sql p "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 30000" >/dev/null
-mark
-pg_wait_archived p "$MARK_WAL" 60
-[[ "$bad" < "$MARK_WAL" ]] || fail "the update did not fill $bad"
-drain
-for sb in sb1 sb2; do
-  [[ -f "${FO_ARCHIVE[$sb]}/$bad.zst" ]] || fail "$bad is not in $sb's archive"
-done
-size=$(stat -c %s "${FO_ARCHIVE[sb1]}/$bad.zst")
-((size >= 16384)) || fail "$bad.zst holds only $size bytes: not a segment full of pgbench WAL"
-fo_corrupt_middle "${FO_ARCHIVE[sb1]}/$bad.zst"
-cmp -s "${FO_ARCHIVE[sb1]}/$bad.zst" "${FO_ARCHIVE[sb2]}/$bad.zst" && fail "the copy of $bad on sb1 was not changed"
-e2e_as_user "$FO_FETCH" --mode standby "$bad" "$E2E_WORK/bad" "${FO_ARCHIVE[sb1]}" 2>/dev/null &&
-  fail "walferry-fetch takes the damaged $bad from sb1's directory"
-log_from=$(fo_log_lines s)
-pg_start s
-pg_wait_replayed s "$MARK_LSN" 120
-damaged=$(fo_log_since s "$log_from" | grep -F "\"$bad.zst\" in sftp://$E2E_USER@127.0.0.2:" | grep "is damaged") ||
-  fail "S's log does not name the damaged copy of $bad on sb1"
+
+# damage_next_segment PREFETCH: stop S, set its [fetch] prefetch, fill the segment after P's
+# current one with updates, archive it on both hosts, change a byte in the middle of sb1's copy;
+# sets BAD (its name), MARK_LSN (a switch after it) and log_from (S's log lines before it starts).
+damage_next_segment() {
+  local size
+  pg_stop s
+  fo_write_config s 'required = 1' '[fetch]' 'retries = 1' 'retry_delay_ms = 200' "prefetch = $1"
+  BAD=$(pg_sql p "SELECT pg_walfile_name(pg_current_wal_lsn() + $E2E_WAL_SEGMENT_SIZE)")
+  pg_sql p "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 30000" >/dev/null
+  mark
+  pg_wait_archived p "$MARK_WAL" 60
+  [[ "$BAD" < "$MARK_WAL" ]] || fail "the update did not fill $BAD"
+  drain
+  for sb in sb1 sb2; do
+    [[ -f "${FO_ARCHIVE[$sb]}/$BAD.zst" ]] || fail "$BAD is not in $sb's archive"
+  done
+  size=$(stat -c %s "${FO_ARCHIVE[sb1]}/$BAD.zst")
+  ((size >= 16384)) || fail "$BAD.zst holds only $size bytes: not a segment full of updates"
+  fo_corrupt_middle "${FO_ARCHIVE[sb1]}/$BAD.zst"
+  cmp -s "${FO_ARCHIVE[sb1]}/$BAD.zst" "${FO_ARCHIVE[sb2]}/$BAD.zst" && fail "the copy of $BAD on sb1 was not changed"
+  e2e_as_user "$FO_FETCH" --mode standby "$BAD" "$E2E_WORK/bad" "${FO_ARCHIVE[sb1]}" 2>/dev/null &&
+    fail "walferry-fetch takes the damaged $BAD from sb1's directory"
+  log_from=$(fo_log_lines s)
+}
+
+# replayed_past_bad: S restarts and replays past $BAD to $MARK_LSN, restoring $BAD, and holds P's data.
+replayed_past_bad() {
+  pg_start s
+  pg_wait_replayed s "$MARK_LSN" 120
+  fo_log_since s "$log_from" | grep -q "restored log file \"$BAD\" from archive" || fail "S did not restore $BAD"
+  e2e_assert_eq "pgbench tables on S vs P" "$(pg_tables_digest p)" "$(pg_tables_digest s)"
+  e2e_assert_eq "markers on S vs P" "$(pg_sql p "SELECT note FROM e2e_marker ORDER BY note")" \
+    "$(pg_sql s "SELECT note FROM e2e_marker ORDER BY note")"
+}
+
+# The restore_command call meets the damaged copy (prefetch = 0) and says so in S's log.
+damage_next_segment 0
+replayed_past_bad
+damaged=$(fo_log_since s "$log_from" | grep -F "\"$BAD.zst\" in sftp://$E2E_USER@127.0.0.2:" | grep "is damaged") ||
+  fail "S's log does not name the damaged copy of $BAD on sb1"
 note "S's log: $damaged"
-fo_log_since s "$log_from" | grep -q "restored log file \"$bad\" from archive" ||
-  fail "S did not restore $bad"
-e2e_assert_eq "pgbench tables on S vs P" "$(pg_tables_digest p)" "$(pg_tables_digest s)"
-e2e_assert_eq "markers on S vs P" "$(pg_sql p "SELECT note FROM e2e_marker ORDER BY note")" \
-  "$(pg_sql s "SELECT note FROM e2e_marker ORDER BY note")"
-note "$bad damaged on sb1: S said so, took sb2's copy and replayed past it to $MARK_LSN"
+note "$BAD damaged on sb1: S said so, took sb2's copy and replayed past it to $MARK_LSN"
+
+# With prefetch the worker may meet it first: whoever does, replay goes past it with sb2's copy.
+damage_next_segment 8
+replayed_past_bad
+said=$(fo_log_since s "$log_from" | grep -c "\"$BAD.zst\" in .* is damaged" || true)
+note "$BAD damaged on sb1, prefetch = 8: S replayed past it to $MARK_LSN (damage named in S's log $said time(s))"
 note "PASS in ${SECONDS}s"
