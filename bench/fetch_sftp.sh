@@ -149,28 +149,23 @@ replay() {
   note "  $((ready - t0)) ms to the end of recovery, $((redo - t0)) ms to the end of redo," \
     "$restored segments"
 }
-# replay_median KEY LABEL RESTORE_COMMAND [PREFETCH]: result[KEY] = the replay with the median wall
-# time of $replays; with PREFETCH, RESTORE_COMMAND is walferry-fetch's (a fresh spool each run).
-declare -A result=()
-replay_median() {
-  local key=$1 i cfg command=$3 all=()
-  for ((i = 0; i < replays; i++)); do
-    if (($# > 3)); then
-      cfg=$E2E_WORK/fetch-$4-$i.toml
-      e2e_mkdir "$E2E_WORK/spool-$4-$i"
-      write_config "$cfg" "$4" "$E2E_WORK/spool-$4-$i"
-      command="$fetch %f %p -c $cfg"
-    fi
-    replay "$2" "$command"
-    all+=("$REPLAY")
+# The methods take turns ($replays rounds of scp, then walferry with each prefetch value), so a
+# change in the machine's load hits them alike; each method's median is kept in result[KEY].
+declare -A result=() runs_of=()
+for ((i = 0; i < replays; i++)); do
+  replay scp "$scp_from/%f %p"
+  runs_of[scp]+="$REPLAY"$'\n'
+  for p in "${prefetch_values[@]}"; do
+    cfg=$E2E_WORK/fetch-$p-$i.toml
+    e2e_mkdir "$E2E_WORK/spool-$p-$i"
+    write_config "$cfg" "$p" "$E2E_WORK/spool-$p-$i"
+    replay "walferry-fetch, prefetch = $p" "$fetch %f %p -c $cfg"
+    runs_of[p$p]+="$REPLAY"$'\n'
   done
-  result[$key]=$(printf '%s\n' "${all[@]}" | sort -n |
+done
+for key in "${!runs_of[@]}"; do
+  result[$key]=$(printf '%s' "${runs_of[$key]}" | sort -n |
     awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
-}
-
-replay_median scp scp "$scp_from/%f %p"
-for p in "${prefetch_values[@]}"; do
-  replay_median "p$p" "walferry-fetch, prefetch = $p" "" "$p"
 done
 
 # --- not found: a name in neither archive, exit status 1 (checked once each)
