@@ -274,3 +274,27 @@ TEST_CASE("the worker fills the window from the sources and stops at the first g
                                                              "000000010000000000000007.zst",
                                                              "lock"});
 }
+
+TEST_CASE("prefetch is on only with a remote source and a usable spool outside PGDATA",
+          "[prefetch]") {
+    ScratchDir scratch;
+    fs::create_directories(scratch / "data/pg_wal");
+    const std::string target = scratch / "data/pg_wal/RECOVERYXLOG";
+    std::vector<Destination> remote(2), local(1);
+    remote[0].location = parse_location("file:///archive", "/");
+    remote[1].location = parse_location("sftp://u@h:22/archive", "/");
+    local[0].location = parse_location("file:///archive", "/");
+    Config config;
+    config.spool = scratch / "spool";
+    CHECK(Prefetcher::open(config, remote, target, false).has_value());
+    CHECK_FALSE(Prefetcher::open(config, local, target, false).has_value());
+    config.fetch.prefetch = 0;
+    CHECK_FALSE(Prefetcher::open(config, remote, target, false).has_value());
+    config.fetch.prefetch = 8;
+    config.spool = scratch / "data/walferry-spool";  // inside the data directory
+    CHECK_FALSE(Prefetcher::open(config, remote, target, false).has_value());
+    config.spool = "relative/spool";
+    CHECK_FALSE(Prefetcher::open(config, remote, target, false).has_value());
+    // Nothing is made on disk by deciding.
+    CHECK_FALSE(fs::exists(scratch / "spool"));
+}
