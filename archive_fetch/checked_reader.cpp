@@ -34,7 +34,8 @@ void CheckedReader::feed(std::span<const std::uint8_t> stored) {
             reader_.emplace([this](std::span<const std::uint8_t> bytes) {
                 if (head_.size() < kWalLongHeaderSize) {
                     std::size_t take = std::min(bytes.size(), kWalLongHeaderSize - head_.size());
-                    head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
+                    head_.insert(head_.end(), bytes.begin(),
+                                 bytes.begin() + static_cast<long>(take));
                 }
                 out_(bytes);
             });
@@ -56,8 +57,8 @@ ContainerMeta CheckedReader::finish() {
         damaged(e.code(), e.what());
     }
     if (meta.name != name_.wal_file_name()) {
-        damaged(ErrorCode::kInvalidContainer, "holds \"" + escape_bytes(meta.name) + "\", not \"" +
-                                                  name_.wal_file_name() + "\"");
+        damaged(ErrorCode::kInvalidContainer,
+                "holds \"" + escape_bytes(meta.name) + "\", not \"" + name_.wal_file_name() + "\"");
     }
     if (name_.has_wal_pages()) check_pages(meta);
     if (meta.raw_size == 0) damaged(ErrorCode::kInvalidContainer, "empty");

@@ -16,18 +16,19 @@
 namespace walferry {
 
 class CheckedReader {
-public:
+  public:
     // `out` gets the decompressed bytes; `where` names the copy in messages (Store::describe()).
     CheckedReader(const WalName& name, std::string where, ContainerReader::Sink out);
 
-    // Stored bytes, in order. Damage -> Error(kInvalidContainer / kChecksumMismatch) naming the copy.
+    // Stored bytes, in order. Damage -> Error(kInvalidContainer / kChecksumMismatch) naming the
+    // copy.
     void feed(std::span<const std::uint8_t> stored);
 
     // After the last byte: every check. Returns the metadata (raw_size is wal_segment_size for a
     // segment). Any failure -> Error(kInvalidContainer / kChecksumMismatch) naming the copy.
     ContainerMeta finish();
 
-private:
+  private:
     [[noreturn]] void damaged(ErrorCode code, const std::string& why) const;
     void check_pages(const ContainerMeta& meta) const;
 

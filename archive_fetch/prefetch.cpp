@@ -22,15 +22,14 @@ namespace {
 // releases its lock: a hung source never keeps the next worker out for good.
 constexpr unsigned kWorkerSecondsPerSegment = 60;
 
-// In the worker: stdin/stdout/stderr on /dev/null, the lock as fd 3, every other fd closed (the
-// calling process's pipes, PostgreSQL's sockets and files).
+// In the worker: the lock as fd 3, stdin/stdout/stderr on /dev/null, every other fd closed (the
+// calling process's pipes, PostgreSQL's sockets and files). The lock moves first, in case the
+// caller ran with a standard descriptor closed and the lock got its number.
 void detach_fds(int lock_fd) {
+    if (lock_fd != 3 && ::dup2(lock_fd, 3) < 0) ::_exit(0);
     int null_fd = ::open("/dev/null", O_RDWR);
     if (null_fd < 0) ::_exit(0);
     for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);
-    if (lock_fd != 3) {
-        if (::dup2(lock_fd, 3) < 0) ::_exit(0);
-    }
     ::close_range(4, ~0U, 0);
 }
 
@@ -66,7 +65,8 @@ std::optional<Prefetcher> Prefetcher::open(const Config& config,
                                            const std::string& target_path, bool verbose) {
     if (config.fetch.prefetch <= 0) return std::nullopt;
     bool remote = false;
-    for (const Destination& s : sources) remote = remote || s.location.scheme != Location::Scheme::kFile;
+    for (const Destination& s : sources)
+        remote = remote || s.location.scheme != Location::Scheme::kFile;
     if (!remote) return std::nullopt;
     Prefetcher p(PrefetchSpool(prefetch_dir(config.spool, target_path, sources)), sources,
                  config.fetch.prefetch, verbose);

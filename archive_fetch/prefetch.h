@@ -26,7 +26,7 @@
 namespace walferry {
 
 class Prefetcher {
-public:
+  public:
     // nullopt when prefetch is off (`[fetch] prefetch = 0`), when every source is local (a local
     // archive answers as fast as the spool would), or when the spool is not an absolute path or
     // lies inside the data directory of `target_path` (said with `verbose`).
@@ -40,7 +40,7 @@ public:
     // Step 3, after segment `name` was served.
     void after_served(const WalName& name, std::uint64_t seg_size);
 
-private:
+  private:
     Prefetcher(PrefetchSpool spool, std::vector<Destination> sources, int depth, bool verbose);
     void warn(const std::string& message) const;
 

@@ -28,7 +28,7 @@ std::string prefetch_dir(const std::string& spool, const std::string& target_pat
                          const std::vector<Destination>& sources);
 
 class PrefetchSpool {
-public:
+  public:
     // `dir` must be absolute; it need not exist (then it is empty).
     explicit PrefetchSpool(std::string dir);
 
@@ -58,7 +58,7 @@ public:
     // The lock is an flock(): it goes away with the last fd, so a dead worker never leaves it.
     UniqueFd try_lock();
 
-private:
+  private:
     std::string entry_path(const WalName& name) const;
     std::string dir_;
 };

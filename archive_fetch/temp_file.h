@@ -12,7 +12,7 @@ namespace walferry {
 
 // A mkstemp file "<target>.walferry-tmp.XXXXXX", unlinked unless commit() renamed it into place.
 class TempFile {
-public:
+  public:
     explicit TempFile(const std::string& target);
     ~TempFile();
     TempFile(const TempFile&) = delete;
@@ -24,7 +24,7 @@ public:
     // Closes and renames onto `target` (replacing it). Error(kIo) on failure.
     void commit(const std::string& target);
 
-private:
+  private:
     std::string path_;
     UniqueFd fd_;
     bool committed_ = false;

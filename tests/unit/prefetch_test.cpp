@@ -1,5 +1,7 @@
 // Prefetch: the pure plan (window, stale entries, when a worker is worth starting) and the spool
 // (entries stored checked, served through the same checks, damaged ones refused, the lock).
+#include "prefetch.h"
+
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -10,7 +12,6 @@
 #include "error.h"
 #include "expect_error.h"
 #include "memory_store.h"
-#include "prefetch.h"
 #include "prefetch_plan.h"
 #include "prefetch_spool.h"
 #include "scratch_dir.h"
@@ -102,7 +103,8 @@ TEST_CASE("another timeline makes every entry stale, a later segment those befor
           "[prefetch]") {
     std::vector<WalName> entries{seg(1, 0, 6), seg(1, 0, 7), seg(1, 0, 8)};
     CHECK(stale_entries(entries, seg(1, 0, 6)).empty());
-    CHECK(stale_entries(entries, seg(1, 0, 5)).empty());  // a step back keeps what recovery will reach
+    CHECK(stale_entries(entries, seg(1, 0, 5))
+              .empty());  // a step back keeps what recovery will reach
     CHECK(names(stale_entries(entries, seg(1, 0, 8))) ==
           std::vector<std::string>{"000000010000000000000006", "000000010000000000000007"});
     CHECK(stale_entries(entries, seg(1, 1, 0)) == entries);  // a jump past all of them
@@ -172,7 +174,8 @@ TEST_CASE("spool entries are stored checked and served through the same checks",
     CHECK(spool.store_from(source, s6) == RestoreOutcome::kRestored);
     CHECK(spool.store_from(source, seg(1, 0, 7)) == RestoreOutcome::kNotFound);
     CHECK(names(spool.entries()) == std::vector<std::string>{"000000010000000000000006"});
-    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000006.zst", "lock"});
+    CHECK(dir_names(spool.dir()) ==
+          std::vector<std::string>{"000000010000000000000006.zst", "lock"});
     // The stored form is kept: exactly the archived bytes.
     const auto& stored = source.files[s6.archive_file_name()];
     CHECK(read_file(spool.dir() + "/000000010000000000000006.zst") ==
@@ -252,8 +255,7 @@ TEST_CASE("leftover temporary files are removed, entries kept", "[prefetch]") {
           std::vector<std::string>{"000000010000000000000007.zst", "lock"});
 }
 
-TEST_CASE("the worker fills the window from the sources and stops at the first gap",
-          "[prefetch]") {
+TEST_CASE("the worker fills the window from the sources and stops at the first gap", "[prefetch]") {
     ScratchDir scratch;
     fs::create_directories(scratch / "archive");
     for (std::uint32_t s : {6u, 7u, 9u}) {
