@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -71,7 +72,6 @@ void run_destination(const Destination& d, const Spool& spool, PreparedQueue* qu
     }
     try {
         std::unique_ptr<Store> store = open_store(d);
-        note_reachable(spool, d.name);
         try {
             if (auto backlog = spool.backlog(d.name, false))
                 run.drain = drain_backlog(*backlog, *store);
@@ -93,6 +93,7 @@ void run_destination(const Destination& d, const Spool& spool, PreparedQueue* qu
                 }
             }
         }
+        note_reachable(spool, d.name);  // it answered every time (sftp connects lazily)
     } catch (const Error& e) {
         fail_rest(e);
     } catch (const std::exception& e) {
@@ -118,11 +119,21 @@ std::vector<DestinationRun> run_all(const std::vector<Destination>& destinations
 }
 
 // With required = N: how long ago each destination left alone by this push failed.
+// Only while the backlog has room for what they would miss (every file of the batch, counted
+// at its raw size): a push that would fail on the cap tries them instead, in case they are back.
 std::vector<std::optional<std::int64_t>> skipped_destinations(
-    const std::vector<std::string>& names, const Spool& spool, std::optional<int> required) {
+    const std::vector<std::string>& names, const Spool& spool, std::optional<int> required,
+    const std::vector<std::string>& paths, std::uint64_t cap) {
     if (!required) return {};
     std::vector<std::optional<std::int64_t>> ages = unreachable_ages(spool, names);
     std::vector<bool> skip = destinations_to_skip(ages, *required);
+    std::uint64_t batch_bytes = 0;
+    for (const std::string& path : paths) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0) batch_bytes += static_cast<std::uint64_t>(st.st_size);
+    }
+    const auto skipped = static_cast<std::uint64_t>(std::count(skip.begin(), skip.end(), true));
+    if (skipped > 0 && spool.backlog_total_bytes() + batch_bytes * skipped > cap) return {};
     for (std::size_t i = 0; i < ages.size(); ++i) {
         if (!skip[i]) ages[i].reset();
     }
@@ -294,10 +305,12 @@ int run_push(const PushOptions& options) {
     CompressOptions compress{options.level.value_or(config.compress_level), config.threads};
     std::unique_ptr<Store> markers;
     // The files are read and compressed while the destinations connect.
-    PreparedQueue queue(batch_paths(options.wal_path, config, spool, options.verbose, markers),
-                        compress);
+    const std::vector<std::string> paths =
+        batch_paths(options.wal_path, config, spool, options.verbose, markers);
+    PreparedQueue queue(paths, compress);
     std::vector<DestinationRun> runs =
-        run_all(destinations, spool, &queue, skipped_destinations(names, spool, required));
+        run_all(destinations, spool, &queue,
+                skipped_destinations(names, spool, required, paths, config.backlog_cap_bytes));
     if (std::optional<Error> error = queue.error()) throw *error;
     std::vector<const PreparedWal*> files;
     for (std::size_t i = 0, n = queue.final_count(); i < n; ++i) files.push_back(queue.wait(i));

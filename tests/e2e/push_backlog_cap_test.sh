@@ -4,7 +4,8 @@
 # file waits in the spool for the missing destination; a push that would take the backlog past
 # backlog_cap_bytes fails (exit 9, "unavailable": one line naming the cap) so PostgreSQL keeps the WAL, and
 # nothing queued before is dropped. Once the destination is back, the next push sends it the
-# backlog oldest first, then its own file, and the backlog is empty.
+# backlog oldest first, then its own file, and the backlog is empty (it failed seconds before, but
+# a push whose files the backlog could not take tries it anyway).
 set -euo pipefail
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
@@ -46,13 +47,13 @@ done
 pass
 
 note "a third would pass the cap: push fails, nothing dropped"
-before=$(dir_state "$SPOOL")
+before=$(dir_state "$SPOOL/backlog")
 run "$PUSH" -c "$WORK/walferry.toml" "$(seg 3)"
 expect_rc 9 "push past the backlog cap"
 expect_stderr_lines 1 "push past the backlog cap"
 expect_stderr_matches "backlog cannot take it .*> backlog_cap_bytes $cap" "push past the cap"
 expect_stderr_has "000000010000000000000003" "push past the cap"
-expect_same_state "$SPOOL" "$before" "push past the cap"
+expect_same_state "$SPOOL/backlog" "$before" "push past the cap"
 [[ $(queued | sed 's/^[0-9]*\.//') == $'000000010000000000000001.zst\n000000010000000000000002.zst' ]] ||
     fail "backlog changed: $(queued)"
 pass

@@ -46,15 +46,6 @@ write_config() {
   mv "$CFG.new" "$CFG"
 }
 
-# sshd_restart NAME: the stopped server again, same config and port.
-sshd_restart() {
-  local name=$1 dir=${SSHD_DIR[$1]}
-  "$SSHD_BIN" -D -e -f "$dir/sshd_config" </dev/null >>"$dir/sshd.log" 2>&1 {E2E_ERR}>&- &
-  SSHD_PID[$name]=$!
-  sshd_watchdog "$name"
-  e2e_wait_for 10 "sshd $name to listen again" sshd_listening "$name"
-}
-
 # descendants PID: every process below PID (runuser, then walferry-push), deepest last.
 descendants() {
   local child
