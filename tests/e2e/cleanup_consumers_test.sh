@@ -254,7 +254,9 @@ pg_sql sb1 "INSERT INTO e2e_marker VALUES ('after the restarts')" >/dev/null
 end_lsn=$(pg_switch_wal sb1)
 pg_wait_archived sb1 "$(pg_walfile_name sb1 "$end_lsn")" 60
 pg_wait_replayed sb2 "$end_lsn" 120
-tail -n +"$((log_lines + 1))" "${E2E_NODE_LOG[sb2]}" | grep -q "restored log file \"$redo_file\" from archive" ||
+# grep reads a process substitution: `tail | grep -q` under pipefail fails when tail still writes
+# after grep's first match (SIGPIPE), though the line is there.
+grep -q "restored log file \"$redo_file\" from archive" < <(tail -n +"$((log_lines + 1))" "${E2E_NODE_LOG[sb2]}") ||
   fail "sb2 did not restore its restartpoint's segment $redo_file from the archive after the restart"
 
 # --- data: sb1 holds the primary's data at the promotion, sb2 the same as sb1

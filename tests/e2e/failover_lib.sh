@@ -95,6 +95,12 @@ fo_log_since() { tail -n +"$(($2 + 1))" "${E2E_NODE_LOG[$1]}"; }
 # fo_log_lines NODE: the number of lines in NODE's server log now.
 fo_log_lines() { wc -l <"${E2E_NODE_LOG[$1]}"; }
 
+# fo_log_has NODE LINE PATTERN: NODE's server log from line LINE + 1 on has a line matching the
+# grep pattern PATTERN. grep reads a process substitution, not a pipe: under pipefail,
+# `fo_log_since | grep -q` fails when grep stops at the first match while tail still writes
+# (tail dies of SIGPIPE), though the line is there. To wait for a line, give this to e2e_wait_for.
+fo_log_has() { grep -q -e "$3" < <(fo_log_since "$1" "$2"); }
+
 # fo_corrupt_middle FILE: add 1 to the byte in the middle of FILE (in place).
 fo_corrupt_middle() {
   local file=$1 size offset byte

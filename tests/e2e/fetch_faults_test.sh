@@ -76,8 +76,8 @@ wait "$bench" || { cat "$E2E_WORK/pgbench.log" >&2; fail "pgbench failed"; }
 mark
 pg_wait_archived p "$MARK_WAL" 120
 pg_wait_replayed s "$MARK_LSN" 120
-fo_log_since s "$log_from" | grep -q "cannot connect to $E2E_USER@127.0.0.2:${SSHD_PORT[sb1]}" ||
-  fail "S's log does not say that sb1 could not be reached"
+e2e_wait_for 10 "S's log to say that sb1 could not be reached" \
+  fo_log_has s "$log_from" "cannot connect to $E2E_USER@127.0.0.2:${SSHD_PORT[sb1]}"
 missed=$(comm -13 <(segments_in "${FO_ARCHIVE[sb1]}") <(segments_in "${FO_ARCHIVE[sb2]}") | wc -l)
 ((missed >= 1)) || fail "sb1 missed only $missed segments while it was down"
 note "sb1 down: S replayed $missed segments that only sb2 holds, up to $MARK_LSN"
@@ -140,7 +140,8 @@ damage_next_segment() {
 replayed_past_bad() {
   pg_start s
   pg_wait_replayed s "$MARK_LSN" 120
-  fo_log_since s "$log_from" | grep -q "restored log file \"$BAD\" from archive" || fail "S did not restore $BAD"
+  e2e_wait_for 10 "S's log to say that it restored $BAD" \
+    fo_log_has s "$log_from" "restored log file \"$BAD\" from archive"
   e2e_assert_eq "pgbench tables on S vs P" "$(pg_tables_digest p)" "$(pg_tables_digest s)"
   e2e_assert_eq "markers on S vs P" "$(pg_sql p "SELECT note FROM e2e_marker ORDER BY note")" \
     "$(pg_sql s "SELECT note FROM e2e_marker ORDER BY note")"
