@@ -8,13 +8,9 @@
 
 namespace walferry {
 
-namespace {
-
-bool is_damage(ErrorCode code) {
+bool is_damage(ErrorCode code) noexcept {
     return code == ErrorCode::kInvalidContainer || code == ErrorCode::kChecksumMismatch;
 }
-
-}  // namespace
 
 CheckedReader::CheckedReader(const WalName& name, std::string where, ContainerReader::Sink out)
     : name_(name),

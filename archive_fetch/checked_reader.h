@@ -15,6 +15,9 @@
 
 namespace walferry {
 
+// The codes of a damaged copy (the two CheckedReader raises), as opposed to a failure to read one.
+bool is_damage(ErrorCode code) noexcept;
+
 class CheckedReader {
   public:
     // `out` gets the decompressed bytes; `where` names the copy in messages (Store::describe()).

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "checked_reader.h"
 #include "error.h"
 #include "open_store.h"
 #include "prefetch_plan.h"
@@ -91,8 +92,15 @@ void Prefetcher::warn(const std::string& message) const {
     if (verbose_) std::fprintf(stderr, "walferry-fetch: warning: %s\n", message.c_str());
 }
 
+void Prefetcher::report_damage_notes() {
+    for (const DamageNote& note : spool_.take_damage_notes()) {
+        std::fprintf(stderr, "walferry-fetch: warning: %s\n", damage_note_warning(note).c_str());
+    }
+}
+
 bool Prefetcher::serve(const WalName& name, const std::string& target_path,
                        std::uint64_t& seg_size) {
+    report_damage_notes();
     std::vector<WalName> entries = spool_.entries();
     if (entries.empty()) return false;
     for (const WalName& e : stale_entries(entries, name)) spool_.remove(e);
@@ -146,6 +154,11 @@ void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
                 if (e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kIo) {
                     failed[i] = true;
                     stores[i].reset();
+                } else if (is_damage(e.code())) {
+                    // Nobody reads this process's stderr: the next call says it.
+                    spool.note_damage(
+                        {sources[i].location.url(), name.archive_file_name(), e.code(), e.what()},
+                        i);
                 }
             }
         }

@@ -2,6 +2,7 @@
 // served a detached worker fetches the following ones.
 //
 // A call for segment S of timeline T:
+//   0. damaged copies a worker met and noted in the spool are printed as warnings, once;
 //   1. entries made useless by the request are removed (another timeline: all; before S: those);
 //   2. S in the spool -> checked and served from there, no network at all; a damaged entry is
 //      removed and S is fetched from the sources as if it had not been there;
@@ -10,7 +11,7 @@
 //      stdout and stderr on /dev/null and every other fd closed, so PostgreSQL (which waits for
 //      the command's exit and its output pipe) never waits for it. It fetches the missing
 //      segments in order, one store (SSH session) per source, and stops at the first one no
-//      source has: not archived yet.
+//      source has: not archived yet. A damaged copy it meets is noted in the spool for step 0.
 // Prefetch never makes a call fail: an unusable spool only disables it (said with -v).
 #pragma once
 
@@ -34,7 +35,7 @@ class Prefetcher {
                                           const std::vector<Destination>& sources,
                                           const std::string& target_path, bool verbose);
 
-    // Steps 1 and 2 for segment `name`. True if it was served from the spool (`seg_size` set).
+    // Steps 0, 1 and 2 for segment `name`. True if it was served from the spool (`seg_size` set).
     bool serve(const WalName& name, const std::string& target_path, std::uint64_t& seg_size);
 
     // Step 3, after segment `name` was served.
@@ -43,6 +44,7 @@ class Prefetcher {
   private:
     Prefetcher(PrefetchSpool spool, std::vector<Destination> sources, int depth, bool verbose);
     void warn(const std::string& message) const;
+    void report_damage_notes();
 
     PrefetchSpool spool_;
     std::vector<Destination> sources_;
@@ -51,7 +53,8 @@ class Prefetcher {
 };
 
 // The worker's job, in the detached process: fetch `window` into `spool` from `sources`.
-// Entries outside the window and leftover temporary files are removed first.
+// Entries outside the window and leftover temporary files are removed first; each damaged copy
+// met on a source is noted in the spool (PrefetchSpool::note_damage) for the next call to print.
 void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
                 const std::vector<WalName>& window);
 

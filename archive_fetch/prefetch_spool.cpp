@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "checked_reader.h"
 #include "error.h"
@@ -25,6 +26,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kLockName = "lock";
+constexpr std::string_view kNotePrefix = "damaged.";
+// A note is at most four fields of kMaxDamageNoteField bytes; anything longer is not one.
+constexpr std::size_t kMaxNoteBytes = 4 * (kMaxDamageNoteField + 8);
 
 struct DirCloser {
     void operator()(DIR* d) const noexcept { ::closedir(d); }
@@ -37,6 +41,30 @@ std::vector<std::string> list_names(const std::string& dir) {
     if (!d) return names;
     while (const dirent* e = ::readdir(d.get())) names.emplace_back(e->d_name);
     return names;
+}
+
+std::vector<std::string> note_names(const std::string& dir) {
+    std::vector<std::string> names = list_names(dir);
+    std::erase_if(names, [](const std::string& n) { return !n.starts_with(kNotePrefix); });
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// Up to kMaxNoteBytes + 1 bytes of `path` (one more than a note can hold, to tell a longer file).
+std::string read_note(const std::string& path) {
+    std::string text;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd) return text;
+    text.resize(kMaxNoteBytes + 1);
+    std::size_t got = 0;
+    while (got < text.size()) {
+        ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    text.resize(got);
+    return text;
 }
 
 }  // namespace
@@ -107,6 +135,42 @@ void PrefetchSpool::remove_temps() noexcept {
             ::unlink((dir_ + "/" + file).c_str());
         }
     }
+}
+
+void PrefetchSpool::note_damage(const DamageNote& note, std::size_t source_index) noexcept {
+    try {
+        const std::string name =
+            std::string(kNotePrefix) + note.file + "." + std::to_string(source_index);
+        std::vector<std::string> notes = note_names(dir_);
+        if (notes.size() >= kMaxDamageNotes &&
+            std::find(notes.begin(), notes.end(), name) == notes.end()) {
+            return;
+        }
+        std::string text = format_damage_note(note);
+        TempFile temp(dir_ + "/." + name);
+        temp.write(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+        temp.sync();
+        temp.commit(dir_ + "/" + name);
+        fsync_dir(dir_);
+    } catch (...) {
+        // Only the note is lost: the calls still refuse the copy whenever they meet it.
+    }
+}
+
+std::vector<DamageNote> PrefetchSpool::take_damage_notes() noexcept {
+    std::vector<DamageNote> notes;
+    try {
+        std::vector<std::string> names = note_names(dir_);
+        if (names.size() > kMaxDamageNotes) names.resize(kMaxDamageNotes);
+        for (const std::string& name : names) {
+            const std::string path = dir_ + "/" + name;
+            std::optional<DamageNote> note = parse_damage_note(read_note(path));
+            if (::unlink(path.c_str()) == 0 && note) notes.push_back(std::move(*note));
+        }
+    } catch (...) {
+        // Out of memory: the notes not taken are printed by a later call.
+    }
+    return notes;
 }
 
 UniqueFd PrefetchSpool::try_lock() {

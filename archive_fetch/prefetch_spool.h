@@ -3,6 +3,8 @@
 //
 //   <spool>/prefetch/<key>/<segment>.zst   the stored container, exactly as in the archive
 //   <spool>/prefetch/<key>/lock            flock()ed by the one worker filling it
+//   <spool>/prefetch/<key>/damaged.<file>.<i>  a damaged copy of <file> the worker met on
+//                                          source i (damage_note.h), until a call prints it
 //
 // The key is a hash of the directory %p is in and of the source URLs, so two clusters on one host
 // (or one cluster with other sources) never share entries. Entries are the archived containers,
@@ -15,12 +17,15 @@
 #include <vector>
 
 #include "config.h"
+#include "damage_note.h"
 #include "restore_file.h"
 #include "store.h"
 #include "unique_fd.h"
 #include "wal_name.h"
 
 namespace walferry {
+
+inline constexpr std::size_t kMaxDamageNotes = 100;
 
 // "<spool>/prefetch/<16 hex digits>" for the directory of `target_path` (made absolute against
 // the working directory, symbolic links resolved) and the sources, in order.
@@ -52,6 +57,17 @@ class PrefetchSpool {
 
     // Temporary files a killed worker left behind (call with the lock held).
     void remove_temps() noexcept;
+
+    // Notes a damaged copy the worker met on source `source_index` (call with the lock held):
+    // written to a temporary file, synced and renamed, so a reader never sees half a note; the
+    // same copy met again replaces its note. Beyond kMaxDamageNotes notes, new ones are dropped.
+    // Never fails: a note that cannot be written is lost, nothing else.
+    void note_damage(const DamageNote& note, std::size_t source_index) noexcept;
+
+    // The notes, in name order, each removed from the spool; only those this process removed
+    // are returned, so two calls never both print one. Malformed ones are removed and skipped.
+    // At most kMaxDamageNotes, each read up to a small bound. Never fails.
+    std::vector<DamageNote> take_damage_notes() noexcept;
 
     // Creates the directory (mode 0700) if needed and takes the worker lock without waiting.
     // Returns an invalid fd if another process holds it. Error(kIo) if it cannot be made.

@@ -12,6 +12,8 @@
 # - two concurrent calls start one worker (one SSH session more, not two);
 # - a worker killed with -9 leaves no lock and no partial file under a final name; the next one
 #   clears its temp files and fills the window;
+# - a damaged archived copy the worker meets (its stderr is /dev/null) is noted in the spool and
+#   printed as a warning by the next call, once;
 # - an unusable spool only disables prefetch (said with -v).
 #
 # Environment: WALFERRY_BIN_DIR (set by ctest), WALFERRY_KEEP=1 keeps the work dir.
@@ -77,6 +79,7 @@ expect_restored() {  # expect_restored NAME FILE WHAT
 spool_dir() { find "$SPOOL/prefetch" -mindepth 1 -maxdepth 1 -type d | head -n 1; }
 entries() { find "$(spool_dir)" -maxdepth 1 -name '*.zst' -printf '%f\n' | LC_ALL=C sort | paste -sd ' '; }
 temps() { find "$(spool_dir)" -maxdepth 1 -name '*walferry-tmp*' -printf '%f\n'; }
+notes() { find "$(spool_dir)" -maxdepth 1 -name 'damaged*' -printf '%f\n' | LC_ALL=C sort | paste -sd ' '; }
 lock_free() { flock -n "$(spool_dir)/lock" true; }
 worker_running() { ! lock_free; }
 entry_list() { for i; do printf '%s.zst\n' "$(seg 1 "$i")"; done | paste -sd ' '; }
@@ -232,6 +235,32 @@ e2e_wait_for 60 "the next worker" lock_free
 [[ $(entries) == *"$(seg 1 13).zst"* ]] || fail "no new worker filled the window: $(entries)"
 e2e_assert_eq "spool after the next worker" "$(entry_list 10 11 12 13)" "$(entries)"
 [[ -z $(temps) ]] || fail "the next worker left temp files: $(temps)"
+
+note "a damaged archived copy met by the worker: the next call warns, once"
+bad=$(seg 1 15)
+cp -p "$A1/$bad.zst" "$E2E_WORK/good.zst"
+corrupt "$A1/$bad.zst"
+for i in 10 11; do  # after 10, 3 of 11..14 are spooled: no worker; after 11, one for 12..15
+  fetch "$(seg 1 $i)"
+  expect_restored "$(seg 1 $i)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch $i"
+  [[ ! -s $ERR ]] || fail "fetch $i printed: $(cat "$ERR")"
+done
+e2e_wait_for 60 "the worker that meets the damaged $bad" lock_free
+e2e_assert_eq "spool after the worker met the damaged $bad" "$(entry_list 12 13 14)" "$(entries)"
+e2e_assert_eq "notes after the worker met the damaged $bad" "damaged.$bad.zst.0" "$(notes)"
+cp -p "$E2E_WORK/good.zst" "$A1/$bad.zst"
+fetch "$(seg 1 12)"
+expect_restored "$(seg 1 12)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch 12 after the worker met $bad"
+warning=$(grep -F "walferry-fetch: warning: prefetch worker: \"$bad.zst\" in $(sshd_url sb1 "$A1") is damaged: " "$ERR" |
+  grep -E ' \(WF00[67]\)$') || fail "fetch 12 does not warn of the damaged $bad on sb1: $(cat "$ERR")"
+e2e_assert_eq "lines fetch 12 printed" 1 "$(wc -l <"$ERR")"
+note "fetch 12 said: $warning"
+e2e_wait_for 60 "the worker after 12" lock_free
+e2e_assert_eq "notes after fetch 12" "" "$(notes)"
+e2e_assert_eq "spool after fetch 12 (the good $bad back on sb1)" "$(entry_list 13 14 15 16)" "$(entries)"
+fetch "$(seg 1 13)"
+expect_restored "$(seg 1 13)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch 13"
+[[ ! -s $ERR ]] || fail "fetch 13 printed: $(cat "$ERR")"
 
 note "an unusable spool disables prefetch, said only with -v"
 e2e_as_user touch "$E2E_WORK/afile"

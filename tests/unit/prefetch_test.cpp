@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "checked_reader.h"
 #include "config.h"
 #include "container.h"
 #include "error.h"
@@ -275,6 +276,77 @@ TEST_CASE("the worker fills the window from the sources and stops at the first g
     CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000006.zst",
                                                              "000000010000000000000007.zst",
                                                              "lock"});
+}
+
+TEST_CASE("damaged copies the worker met are noted in the spool and taken once", "[prefetch]") {
+    ScratchDir scratch;
+    PrefetchSpool spool(scratch / "p");
+    CHECK(spool.take_damage_notes().empty());  // no directory: nothing, no error
+    UniqueFd lock = spool.try_lock();
+    DamageNote a{"sftp://u@h:22/a", "000000010000000000000007.zst", ErrorCode::kChecksumMismatch,
+                 "first"};
+    DamageNote b{"sftp://u@h:22/b", "000000010000000000000006.zst", ErrorCode::kInvalidContainer,
+                 "second"};
+    spool.note_damage(a, 0);
+    a.message = "met again";
+    spool.note_damage(a, 0);  // the same copy: its note is replaced, not added
+    spool.note_damage(b, 1);
+    std::ofstream(spool.dir() + "/damaged.x.2") << "not a note";
+    CHECK(dir_names(spool.dir()) ==
+          std::vector<std::string>{"damaged.000000010000000000000006.zst.1",
+                                   "damaged.000000010000000000000007.zst.0", "damaged.x.2",
+                                   "lock"});
+    CHECK(spool.entries().empty());  // notes are not entries
+    CHECK(spool.take_damage_notes() == std::vector<DamageNote>{b, a});
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});  // the bad one too
+    CHECK(spool.take_damage_notes().empty());
+}
+
+TEST_CASE("the damage notes are capped", "[prefetch]") {
+    ScratchDir scratch;
+    PrefetchSpool spool(scratch / "p");
+    UniqueFd lock = spool.try_lock();
+    DamageNote note{"sftp://h/a", "", ErrorCode::kChecksumMismatch, "m"};
+    for (std::uint32_t s = 1; s <= kMaxDamageNotes + 5; ++s) {
+        note.file = seg(1, 0, s).archive_file_name();
+        spool.note_damage(note, 0);
+    }
+    CHECK(dir_names(spool.dir()).size() == kMaxDamageNotes + 1);  // and the lock
+    note.file = seg(1, 0, 1).archive_file_name();
+    note.message = "again";
+    spool.note_damage(note, 0);  // replacing one is still allowed
+    std::vector<DamageNote> taken = spool.take_damage_notes();
+    REQUIRE(taken.size() == kMaxDamageNotes);
+    CHECK(taken.front() == note);
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});
+}
+
+TEST_CASE("the worker notes a damaged copy and takes the next source's", "[prefetch]") {
+    ScratchDir scratch;
+    const WalName s6 = seg(1, 0, 6);
+    auto good = stored_segment(s6);
+    auto bad = good;
+    bad[bad.size() / 2] ^= 0x10;
+    std::vector<Destination> sources(2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        std::string dir = scratch / ("archive" + std::to_string(i));
+        fs::create_directories(dir);
+        const auto& bytes = i == 0 ? bad : good;
+        std::ofstream(dir + "/" + s6.archive_file_name(), std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()), static_cast<long>(bytes.size()));
+        sources[i].location = parse_location("file://" + dir, "/");
+    }
+    PrefetchSpool spool(scratch / "prefetch");
+    UniqueFd lock = spool.try_lock();
+    fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 2));
+    CHECK(names(spool.entries()) == std::vector<std::string>{"000000010000000000000006"});
+    std::vector<DamageNote> notes = spool.take_damage_notes();
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].source == sources[0].location.url());
+    CHECK(notes[0].file == "000000010000000000000006.zst");
+    CHECK(is_damage(notes[0].code));
+    CHECK(notes[0].message.find("is damaged") != std::string::npos);
+    CHECK(notes[0].message.find(scratch / "archive0") != std::string::npos);
 }
 
 TEST_CASE("prefetch is on only with a remote source and a usable spool outside PGDATA",
