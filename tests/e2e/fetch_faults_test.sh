@@ -9,9 +9,10 @@
 #     names the damaged copy in S's log, takes sb2's, and replay goes past it to the same data;
 #     again with prefetch on, where the worker may meet the damaged copy first.
 #
-# (a) runs with prefetch (the default); for (b) S's config gets prefetch = 0, so that the damaged
-# copy is met by the restore_command call itself (whose stderr is S's server log), not by the
-# background prefetch worker (whose output goes nowhere).
+# (a) runs with prefetch (the default); for (b) S's config first gets prefetch = 0, so that the
+# damaged copy is met by the restore_command call itself (whose stderr is S's server log), then
+# prefetch = 8, where the background worker (whose stderr goes nowhere) may meet it first: then
+# a later call prints the note the worker left in the spool, so S's log names it either way.
 #
 # Environment: WALFERRY_BIN_DIR (set by ctest), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
@@ -155,9 +156,13 @@ damaged=$(fo_log_since s "$log_from" | grep -F "\"$BAD.zst\" in sftp://$E2E_USER
 note "S's log: $damaged"
 note "$BAD damaged on sb1: S said so, took sb2's copy and replayed past it to $MARK_LSN"
 
-# With prefetch the worker may meet it first: whoever does, replay goes past it with sb2's copy.
+# With prefetch the worker may meet it first: whoever does, replay goes past it with sb2's copy
+# and S's log names the damaged copy (from the worker's note, the next call that uses the spool).
 damage_next_segment 8
 replayed_past_bad
+e2e_wait_for 30 "S's log to name the damaged copy of $BAD on sb1" \
+  fo_log_has s "$log_from" "\"$BAD.zst\" in $(sshd_url sb1 "${FO_ARCHIVE[sb1]}") is damaged: "
 said=$(fo_log_since s "$log_from" | grep -c "\"$BAD.zst\" in .* is damaged" || true)
-note "$BAD damaged on sb1, prefetch = 8: S replayed past it to $MARK_LSN (damage named in S's log $said time(s))"
+by_worker=$(fo_log_since s "$log_from" | grep -c "warning: prefetch worker: \"$BAD.zst\" in " || true)
+note "$BAD damaged on sb1, prefetch = 8: S replayed past it to $MARK_LSN (damage named in S's log $said time(s), $by_worker from the worker's note)"
 note "PASS in ${SECONDS}s"
