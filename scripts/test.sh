@@ -18,12 +18,12 @@ echo "== ASan+UBSan build (clang, with the fuzz targets)"
 CC=clang CXX=clang++ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DWALFERRY_SANITIZE=ON -DWALFERRY_FUZZ=ON
 cmake --build build/asan -j"$jobs"
-# The soak tests (pgbench cycle, kill -9 trials, the 900-archive differential against
+# The soak tests (pgbench cycle, failover cycle, kill -9 trials, the 900-archive differential against
 # pg_archivecleanup, the two-standby cleanup cycle: PostgreSQL- or shell-bound) ran above; here
 # the sanitizers watch the unit tests and the other end-to-end tests, whose binaries are the
 # instrumented ones.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan --output-on-failure -E 'pg_archive_cycle|kill9|cleanup_differential|cleanup_consumers'
+  ctest --test-dir build/asan --output-on-failure -E 'pg_archive_cycle|kill9|cleanup_differential|cleanup_consumers|failover_cycle'
 
 echo "== fuzzers"
 fuzz_seconds=${WALFERRY_FUZZ_SECONDS:-20}
