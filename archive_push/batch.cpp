@@ -51,8 +51,36 @@ std::string format_marker(const BatchMarker& marker) {
                        "\nsize=" + std::to_string(marker.size) +
                        "\nsha256=" + to_hex(marker.sha256) + "\n";
     for (const auto& d : marker.destinations) text += "destination=" + d + "\n";
+    if (const auto& id = marker.identity) {
+        text += "identity=" + std::to_string(id->dev) + ":" + std::to_string(id->ino) + ":" +
+                std::to_string(id->size) + ":" + std::to_string(id->mtime_ns) + ":" +
+                std::to_string(id->ctime_ns) + "\n";
+    }
     return text;
 }
+
+namespace {
+
+// "dev:ino:size:mtime_ns:ctime_ns", all decimal; std::invalid_argument otherwise.
+FileIdentity parse_identity(const std::string& value) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    for (;;) {
+        std::size_t colon = value.find(':', start);
+        parts.push_back(value.substr(start, colon - start));
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    if (parts.size() != 5) throw std::invalid_argument("identity");
+    for (const auto& p : parts) {
+        if (p.empty() || p.find_first_not_of("0123456789-") != std::string::npos)
+            throw std::invalid_argument("identity");
+    }
+    return FileIdentity{std::stoull(parts[0]), std::stoull(parts[1]), std::stoull(parts[2]),
+                        std::stoll(parts[3]), std::stoll(parts[4])};
+}
+
+}  // namespace
 
 BatchMarker parse_marker(std::string_view text) {
     BatchMarker m;
@@ -77,6 +105,8 @@ BatchMarker parse_marker(std::string_view text) {
                 m.sha256 = digest_from_hex(value), has_sha = true;
             else if (key == "destination")
                 m.destinations.push_back(value);
+            else if (key == "identity")
+                m.identity = parse_identity(value);
         } catch (const std::exception&) {
             throw Error(ErrorCode::kInvalidState, "batch marker: bad " + key);
         }
@@ -125,6 +155,13 @@ bool marker_covers(const BatchMarker& marker, const std::vector<std::string>& de
     int need = static_cast<int>(destinations.size());
     if (required) need = std::min(need, *required);
     return !destinations.empty() && held >= need;
+}
+
+bool marker_matches_file(const BatchMarker& marker, const std::string& path) {
+    if (marker.identity && identity_of(path) == marker.identity && marker.identity->size == marker.size)
+        return true;
+    auto actual = hash_file(path);
+    return actual && actual->first == marker.size && actual->second == marker.sha256;
 }
 
 std::optional<std::pair<std::uint64_t, Sha256Digest>> hash_file(const std::string& path) {

@@ -13,6 +13,7 @@
 
 #include "sha256.h"
 #include "store.h"
+#include "wal_file.h"
 #include "wal_name.h"
 
 namespace walferry {
@@ -31,6 +32,8 @@ struct BatchMarker {
     std::uint64_t size = 0;
     Sha256Digest sha256{};
     std::vector<std::string> destinations;  // names of the destinations that hold it durably
+    // The file's identity when it was hashed (wal_file.h); nullopt: only the hash can tell.
+    std::optional<FileIdentity> identity;
 };
 
 std::string format_marker(const BatchMarker& marker);
@@ -50,6 +53,11 @@ std::optional<BatchMarker> read_marker(Store& markers, const std::string& wal_na
 // `destinations` hold it.
 bool marker_covers(const BatchMarker& marker, const std::vector<std::string>& destinations,
                    std::optional<int> required);
+
+// True if the file at `path` is the one `marker` was written for: the very same version of the
+// same file (identity unchanged since it was hashed: nothing can have written to it), or else the
+// same size and SHA-256, hashed again now.
+bool marker_matches_file(const BatchMarker& marker, const std::string& path);
 
 // Size and SHA-256 of the file at `path`; nullopt if it cannot be read.
 std::optional<std::pair<std::uint64_t, Sha256Digest>> hash_file(const std::string& path);

@@ -72,6 +72,7 @@ void run_destination(const Destination& d, const Spool& spool, PreparedQueue* qu
     }
     try {
         std::unique_ptr<Store> store = open_store(d);
+        if (queue) store->warm_up();  // the handshake while the batch is being compressed
         try {
             if (auto backlog = spool.backlog(d.name, false))
                 run.drain = drain_backlog(*backlog, *store);
@@ -215,9 +216,7 @@ bool answered_by_marker(const Spool& spool, const std::string& wal_path,
     if (!try_parse_wal_name(name, parsed) || parsed.compressed) return false;
     std::optional<BatchMarker> marker = read_marker(*markers, name);
     if (!marker) return false;
-    auto actual = hash_file(wal_path);
-    bool ok = actual && marker_covers(*marker, names, required) && actual->first == marker->size &&
-              actual->second == marker->sha256;
+    bool ok = marker_covers(*marker, names, required) && marker_matches_file(*marker, wal_path);
     try {
         markers->remove(marker_file_name(name));  // used once, or stale
     } catch (const Error&) {
@@ -349,7 +348,7 @@ int run_push(const PushOptions& options) {
         try {
             write_marker(*markers,
                          BatchMarker{files[i]->name.wal_file_name(), files[i]->file.meta.raw_size,
-                                     files[i]->file.meta.sha256, holders});
+                                     files[i]->file.meta.sha256, holders, files[i]->identity});
         } catch (const Error& e) {
             warn("batch marker for \"" + files[i]->name.wal_file_name() + "\": " + e.what());
             break;

@@ -11,11 +11,26 @@
 
 namespace walferry {
 
+// Which file, and which version of it: device, inode, size, and modification and change times to
+// the nanosecond. Writing to a file, truncating, renaming over it or changing it in any way
+// changes its ctime (which no caller can set), and another file has another inode.
+struct FileIdentity {
+    std::uint64_t dev = 0, ino = 0, size = 0;
+    std::int64_t mtime_ns = 0, ctime_ns = 0;
+    friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
+};
+
+// The identity of the file `path` names now; nullopt if it cannot be stat()ed.
+std::optional<FileIdentity> identity_of(const std::string& path);
+
 struct PreparedWal {
     WalName name;
     CompressedFile file;
     // For segments and .partial files: the cluster they belong to, from the page header.
     std::optional<ArchiveInfo> cluster;
+    // The file's identity, the same before and after it was read: so what was read and hashed is
+    // what this identity still names, as long as it does. nullopt if it changed meanwhile.
+    std::optional<FileIdentity> identity;
 };
 
 // The WAL file name of `path` (its last component). Error(kInvalidName) naming the problem if it

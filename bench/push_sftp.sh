@@ -7,12 +7,12 @@
 # per segment (median over separate segments, no batching: the file is not in pg_wal) and
 # sustained over a pg_wal directory of N .ready segments, called in order as the archiver does
 # (each call through `sh -c` by one loop running as the test user, then its .ready renamed to
-# .done, as PostgreSQL's archiver does), with look-ahead batching (batch = 8). Prints a markdown
+# .done, as PostgreSQL's archiver does), with look-ahead batching (batch, default 8). Prints a markdown
 # table. See bench/README.md.
 #
 # Usage (as root, after a build): bash bench/push_sftp.sh [BIN_DIR]
 # Environment: WALFERRY_BENCH_SEGMENTS (sustained, default 64), WALFERRY_BENCH_RUNS (per-segment
-# samples, default 9), WALFERRY_KEEP=1 keeps the work dir.
+# samples, default 9), WALFERRY_BENCH_BATCH (batch, default 8), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # lib.sh takes the binaries from $WALFERRY_BIN_DIR (default build/release/bin) and fails if absent.
@@ -21,6 +21,7 @@ if (($#)); then
   export WALFERRY_BIN_DIR
 fi
 segments=${WALFERRY_BENCH_SEGMENTS:-64}
+batch=${WALFERRY_BENCH_BATCH:-8}
 runs=${WALFERRY_BENCH_RUNS:-9}
 
 # shellcheck source=tests/e2e/lib.sh
@@ -61,7 +62,7 @@ e2e_mkdir "$E2E_WORK/local" "$E2E_WORK/scp1" "$E2E_WORK/scp2" "$E2E_WORK/spool"
 write_config() {
   e2e_mkdir "$E2E_WORK/sb1/$2" "$E2E_WORK/sb2/$2"
   {
-    printf 'spool = "%s/spool"\nbatch = 8\n' "$E2E_WORK"
+    printf 'spool = "%s/spool"\nbatch = %s\n' "$E2E_WORK" "$batch"
     sshd_destination sb1 "$E2E_WORK/sb1/$2"
     sshd_destination sb2 "$E2E_WORK/sb2/$2"
   } >"$1"
@@ -138,5 +139,5 @@ cat <<EOF2
 |---|---:|---:|---:|---:|
 | one \`scp\` (one host) | $m_scp | 1.00 | | |
 | \`cp && scp && scp\` (local + two hosts) | $m_classic | $(ratio "$m_classic" "$m_scp") | $(awk -v ms="$s_classic" 'BEGIN { printf "%.1f", ms / 1000 }') | $(rate "$segments" "$s_classic") |
-| walferry-push, two sftp hosts (sustained: batch = 8) | $m_walferry | $(ratio "$m_walferry" "$m_scp") | $(awk -v ms="$s_walferry" 'BEGIN { printf "%.1f", ms / 1000 }') | $(rate "$segments" "$s_walferry") |
+| walferry-push, two sftp hosts (sustained: batch = $batch) | $m_walferry | $(ratio "$m_walferry" "$m_scp") | $(awk -v ms="$s_walferry" 'BEGIN { printf "%.1f", ms / 1000 }') | $(rate "$segments" "$s_walferry") |
 EOF2

@@ -33,6 +33,7 @@ class SftpStore final : public Store {
     ~SftpStore() override;
 
     std::string describe() const override;
+    void warm_up() override { connected(); }
     bool put(std::string_view name, ByteParts parts) override;
     std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override;
     bool get(std::string_view name, const ByteSink& sink) override;

@@ -28,6 +28,10 @@ public:
     // Human-readable location for messages, e.g. "file:///var/lib/pgarchive".
     virtual std::string describe() const = 0;
 
+    // Connects now rather than at the first operation (remote stores connect lazily), so that a
+    // caller can overlap the handshake with other work. Throws what that first operation would.
+    virtual void warm_up() {}
+
     // Stores the concatenation of `parts` under `name` durably: a temporary name in the same
     // directory, data synced, then published under `name` without ever replacing an existing
     // file, then the directory synced. Returns false (and leaves everything as it was) if `name`

@@ -5,7 +5,12 @@
 #include <catch2/catch.hpp>
 
 #include "batch.h"
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
 #include "memory_store.h"
+#include "scratch_dir.h"
 #include "spool.h"
 #include "store_test_helpers.h"
 
@@ -119,12 +124,17 @@ TEST_CASE("look-ahead takes consecutive ready segments of the same timeline", "[
 }
 
 TEST_CASE("batch markers round-trip and cover as required says", "[batch]") {
-    BatchMarker m{"000000010000000000000005", 16 << 20, sha256({}), {"sb1", "local"}};
+    BatchMarker m{"000000010000000000000005", 16 << 20, sha256({}), {"sb1", "local"}, std::nullopt};
     BatchMarker back = parse_marker(format_marker(m));
     CHECK(back.name == m.name);
     CHECK(back.size == m.size);
     CHECK(back.sha256 == m.sha256);
     CHECK(back.destinations == m.destinations);
+    CHECK_FALSE(back.identity);
+    m.identity = FileIdentity{2049, 123456789, 16 << 20, 1795400000123456789, 1795400000987654321};
+    CHECK(parse_marker(format_marker(m)).identity == m.identity);
+    CHECK(error_of([&] { parse_marker(format_marker(m) + "identity=1:2:3\n"); }).code() ==
+          ErrorCode::kInvalidState);
     CHECK(marker_covers(m, {"sb1", "local"}, std::nullopt));
     CHECK_FALSE(marker_covers(m, {"sb1", "sb2", "local"}, std::nullopt));
     CHECK(marker_covers(m, {"sb1", "sb2", "local"}, 2));
@@ -136,6 +146,29 @@ TEST_CASE("batch markers round-trip and cover as required says", "[batch]") {
     write_marker(markers, m);  // replaces
     REQUIRE(read_marker(markers, m.name));
     CHECK_FALSE(read_marker(markers, "000000010000000000000006"));
+}
+
+TEST_CASE("a marker answers for the very same file, or for the same bytes hashed again", "[batch]") {
+    ScratchDir dir;
+    const std::string path = dir / "000000010000000000000005";
+    dir.write("000000010000000000000005", "segment bytes");
+    const auto bytes = walferry::testing::bytes_of("segment bytes");
+    BatchMarker m{"000000010000000000000005", bytes.size(), sha256(bytes), {"sb1"}, identity_of(path)};
+    REQUIRE(m.identity);
+    CHECK(marker_matches_file(m, path));  // unchanged since: no hashing needed
+    // Same bytes written again: another version of the file (ctime moved), the hash decides.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    dir.write("000000010000000000000005", "segment bytes");
+    CHECK(identity_of(path) != m.identity);
+    CHECK(marker_matches_file(m, path));
+    // Other bytes of the same size: refused.
+    dir.write("000000010000000000000005", "segment BYTES");
+    CHECK_FALSE(marker_matches_file(m, path));
+    // A marker without identity, or for a file that is gone.
+    m.identity.reset();
+    CHECK_FALSE(marker_matches_file(m, path));
+    std::filesystem::remove(path);
+    CHECK_FALSE(marker_matches_file(m, path));
 }
 
 TEST_CASE("destination keys are file names", "[spool]") {
