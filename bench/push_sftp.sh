@@ -7,12 +7,12 @@
 # per segment (median over separate segments, no batching: the file is not in pg_wal) and
 # sustained over a pg_wal directory of N .ready segments, called in order as the archiver does
 # (each call through `sh -c` by one loop running as the test user, then its .ready renamed to
-# .done, as PostgreSQL's archiver does), with look-ahead batching (batch, default 8). Prints a markdown
-# table. See bench/README.md.
+# .done, as PostgreSQL's archiver does), with look-ahead batching (batch, default 16 like the
+# config). Prints a markdown table. See bench/README.md.
 #
 # Usage (as root, after a build): bash bench/push_sftp.sh [BIN_DIR]
 # Environment: WALFERRY_BENCH_SEGMENTS (sustained, default 64), WALFERRY_BENCH_RUNS (per-segment
-# samples, default 9), WALFERRY_BENCH_BATCH (batch, default 8), WALFERRY_KEEP=1 keeps the work dir.
+# samples, default 9), WALFERRY_BENCH_BATCH (batch, default 16 like the config), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # lib.sh takes the binaries from $WALFERRY_BIN_DIR (default build/release/bin) and fails if absent.
@@ -21,7 +21,7 @@ if (($#)); then
   export WALFERRY_BIN_DIR
 fi
 segments=${WALFERRY_BENCH_SEGMENTS:-64}
-batch=${WALFERRY_BENCH_BATCH:-8}
+batch=${WALFERRY_BENCH_BATCH:-16}
 runs=${WALFERRY_BENCH_RUNS:-9}
 
 # shellcheck source=tests/e2e/lib.sh
