@@ -128,13 +128,14 @@ std::vector<std::optional<std::int64_t>> skipped_destinations(
     if (!required) return {};
     std::vector<std::optional<std::int64_t>> ages = unreachable_ages(spool, names);
     std::vector<bool> skip = destinations_to_skip(ages, *required);
+    const auto skipped = static_cast<std::uint64_t>(std::count(skip.begin(), skip.end(), true));
+    if (skipped == 0) return {};
     std::uint64_t batch_bytes = 0;
     for (const std::string& path : paths) {
         struct stat st {};
         if (::stat(path.c_str(), &st) == 0) batch_bytes += static_cast<std::uint64_t>(st.st_size);
     }
-    const auto skipped = static_cast<std::uint64_t>(std::count(skip.begin(), skip.end(), true));
-    if (skipped > 0 && spool.backlog_total_bytes() + batch_bytes * skipped > cap) return {};
+    if (spool.backlog_total_bytes() + batch_bytes * skipped > cap) return {};
     for (std::size_t i = 0; i < ages.size(); ++i) {
         if (!skip[i]) ages[i].reset();
     }
@@ -206,7 +207,8 @@ std::vector<std::string> names_of(const std::vector<Destination>& destinations) 
     return names;
 }
 
-// True if an earlier call pushed this very file ahead (its marker matches size and SHA-256).
+// True if an earlier call pushed this very file ahead (marker_matches_file: the same unchanged
+// file, or the same size and SHA-256).
 bool answered_by_marker(const Spool& spool, const std::string& wal_path,
                         const std::vector<std::string>& names, std::optional<int> required) {
     std::unique_ptr<Store> markers = spool.markers(false);
