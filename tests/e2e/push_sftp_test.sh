@@ -124,7 +124,7 @@ burst=$(mib_since "$start")
 rate=$(awk -v n="$burst" -v ns=$(($(date +%s%N) - t0)) 'BEGIN { r = n / (ns / 1e9) / 2; printf "%.1f", r < 1 ? 1 : r }')
 note "burst of $burst segments with every host up: most .ready at once $MAX_READY; outage load at $rate segments/s"
 switch_and_archive
-FIRST=$(segments_in "$AL" | head -n 1)
+FIRST=$(segments_in "$AL" | sed -n 1p)  # sed reads it all: no SIGPIPE under pipefail
 FIRST=${FIRST%.zst}
 read -r archived failed _ < <(stat_archiver)
 e2e_assert_eq "failed_count with every destination up" 0 "$failed"
