@@ -136,7 +136,7 @@ void Prefetcher::after_served(const WalName& name, std::uint64_t seg_size) {
 
 void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
                 const std::vector<WalName>& window) {
-    spool.remove_temps();
+    spool.remove_leftovers();
     std::vector<WalName> present = spool.entries();
     for (const WalName& e : names_not_in(present, window)) spool.remove(e);
     // One store, so one SSH session, per source for the whole window; a source that failed

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,14 +11,16 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <unordered_set>
 
 #include "checked_reader.h"
 #include "error.h"
-#include "file_store.h"
+#include "file_identity.h"
 #include "prefetch_plan.h"
 #include "sha256.h"
 #include "spool_dir.h"
 #include "temp_file.h"
+#include "wal_page_header.h"
 
 namespace walferry {
 
@@ -26,6 +29,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kLockName = "lock";
+constexpr std::string_view kOkSuffix = ".ok";
 constexpr std::string_view kNotePrefix = "damaged.";
 // A note is at most four fields of kMaxDamageNoteField bytes; anything longer is not one.
 constexpr std::size_t kMaxNoteBytes = 4 * (kMaxDamageNoteField + 8);
@@ -50,8 +54,9 @@ std::vector<std::string> note_names(const std::string& dir) {
     return names;
 }
 
-// Up to kMaxNoteBytes + 1 bytes of `path` (one more than a note can hold, to tell a longer file).
-std::string read_note(const std::string& path) {
+// Up to kMaxNoteBytes + 1 bytes of `path` (one more than a note can hold, to tell a longer file);
+// empty if it cannot be opened.
+std::string read_small(const std::string& path) {
     std::string text;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) return text;
@@ -65,6 +70,21 @@ std::string read_note(const std::string& path) {
     }
     text.resize(got);
     return text;
+}
+
+// Copies the open file `fd` (`from`, for messages) to `target` through a temporary file next to it.
+void copy_to(int fd, const std::string& from, const std::string& target) {
+    TempFile temp(target);
+    std::vector<std::uint8_t> buffer(1 << 20);
+    for (off_t offset = 0;;) {
+        ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_io("cannot read", from, errno);
+        if (n == 0) break;
+        temp.write(std::span(buffer.data(), static_cast<std::size_t>(n)));
+        offset += n;
+    }
+    temp.commit(target);
 }
 
 }  // namespace
@@ -85,15 +105,21 @@ std::string prefetch_dir(const std::string& spool, const std::string& target_pat
 PrefetchSpool::PrefetchSpool(std::string dir) : dir_(std::move(dir)) {}
 
 std::string PrefetchSpool::entry_path(const WalName& name) const {
-    return dir_ + "/" + name.archive_file_name();
+    return dir_ + "/" + name.wal_file_name();
+}
+
+std::string PrefetchSpool::ok_path(const WalName& name) const {
+    return entry_path(name) + std::string(kOkSuffix);
 }
 
 std::vector<WalName> PrefetchSpool::entries() const {
+    std::vector<std::string> files = list_names(dir_);
+    std::unordered_set<std::string> present(files.begin(), files.end());
     std::vector<WalName> entries;
-    for (const std::string& file : list_names(dir_)) {
+    for (const std::string& file : files) {
         WalName name;
-        if (try_parse_wal_name(file, name) && name.compressed && name.kind == WalKind::kSegment) {
-            name.compressed = false;
+        if (try_parse_wal_name(file, name) && !name.compressed && name.kind == WalKind::kSegment &&
+            present.contains(file + std::string(kOkSuffix))) {
             entries.push_back(name);
         }
     }
@@ -103,37 +129,102 @@ std::vector<WalName> PrefetchSpool::entries() const {
 
 RestoreOutcome PrefetchSpool::serve(const WalName& name, const std::string& target_path,
                                     std::uint64_t* seg_size) {
-    FileStore store(dir_);
-    return restore_file(store, name, target_path, seg_size);
+    const std::string path = entry_path(name);
+    auto refuse = [&](const std::string& why) {
+        throw Error(ErrorCode::kInvalidContainer,
+                    "prefetched \"" + name.wal_file_name() + "\" in " + dir_ + " is damaged: " + why);
+    };
+    std::string record = read_small(ok_path(name));
+    if (record.empty()) return RestoreOutcome::kNotFound;
+    if (record.back() == '\n') record.pop_back();
+    std::optional<FileIdentity> checked = parse_identity(record);
+    if (!checked) refuse("its .ok record is unreadable");
+
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd) {
+        if (errno == ENOENT) return RestoreOutcome::kNotFound;
+        throw_io("cannot open", path, errno);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
+    if (!S_ISREG(st.st_mode) || identity_from(st) != *checked) {
+        refuse("changed since the prefetch worker checked it");
+    }
+    std::vector<std::uint8_t> head(kWalLongHeaderSize);
+    ssize_t got = ::pread(fd.get(), head.data(), head.size(), 0);
+    if (got < 0) throw_io("cannot read", path, errno);
+    head.resize(static_cast<std::size_t>(got));
+    try {
+        WalPageHeader header = parse_wal_page_header(head);
+        check_header_matches_name(header, name);
+        if (header.seg_size != static_cast<std::uint64_t>(st.st_size)) {
+            refuse(std::to_string(st.st_size) + " bytes, but wal_segment_size is " +
+                   std::to_string(header.seg_size));
+        }
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::kInvalidWalHeader) throw;
+        refuse(e.what());
+    }
+
+    if (::rename(path.c_str(), target_path.c_str()) != 0) {
+        if (errno != EXDEV) throw_io("cannot rename to", target_path, errno);
+        copy_to(fd.get(), path, target_path);  // the spool is on another file system
+        ::unlink(path.c_str());
+    }
+    ::unlink(ok_path(name).c_str());
+    if (seg_size) *seg_size = static_cast<std::uint64_t>(st.st_size);
+    return RestoreOutcome::kRestored;
 }
 
 RestoreOutcome PrefetchSpool::store_from(Store& source, const WalName& name) {
     const std::string final_path = entry_path(name);
     std::optional<TempFile> temp;
-    // The decompressed bytes are only checked here; the spool keeps the stored form.
-    CheckedReader reader(name, source.describe(), [](std::span<const std::uint8_t>) {});
-    bool found = source.get(name.archive_file_name(), [&](std::span<const std::uint8_t> chunk) {
-        if (!temp) temp.emplace(dir_ + "/." + name.archive_file_name());
-        temp->write(chunk);
-        reader.feed(chunk);
+    CheckedReader reader(name, source.describe(), [&](std::span<const std::uint8_t> bytes) {
+        if (!temp) temp.emplace(dir_ + "/." + name.wal_file_name());
+        temp->write(bytes);
     });
+    bool found = source.get(name.archive_file_name(),
+                            [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); });
     if (!found) return RestoreOutcome::kNotFound;
     reader.finish();
     temp->sync();
     temp->commit(final_path);
+    // Read after the rename, which changes the ctime: the identity a call will find.
+    std::optional<FileIdentity> id = identity_of(final_path);
+    if (!id) throw_io("cannot stat", final_path, errno);
+    std::string record = format_identity(*id) + "\n";
+    TempFile ok(dir_ + "/." + name.wal_file_name() + std::string(kOkSuffix));
+    ok.write(std::span(reinterpret_cast<const std::uint8_t*>(record.data()), record.size()));
+    ok.sync();
+    ok.commit(ok_path(name));
     fsync_dir(dir_);
     return RestoreOutcome::kRestored;
 }
 
 void PrefetchSpool::remove(const WalName& name) noexcept {
+    ::unlink(ok_path(name).c_str());
     ::unlink(entry_path(name).c_str());
 }
 
-void PrefetchSpool::remove_temps() noexcept {
-    for (const std::string& file : list_names(dir_)) {
-        if (file.starts_with(".") && file.find(".walferry-tmp.") != std::string::npos) {
-            ::unlink((dir_ + "/" + file).c_str());
+void PrefetchSpool::remove_leftovers() noexcept {
+    try {
+        std::vector<std::string> files = list_names(dir_);
+        std::unordered_set<std::string> present(files.begin(), files.end());
+        for (const std::string& file : files) {
+            WalName name;
+            bool leftover = false;
+            if (file.starts_with(".")) {
+                leftover = file.find(".walferry-tmp.") != std::string::npos;
+            } else if (try_parse_wal_name(file, name)) {
+                // A stored container (the spool's form before 0.2) or a segment without its .ok.
+                leftover = name.compressed || !present.contains(file + std::string(kOkSuffix));
+            } else if (file.ends_with(kOkSuffix)) {
+                leftover = !present.contains(file.substr(0, file.size() - kOkSuffix.size()));
+            }
+            if (leftover) ::unlink((dir_ + "/" + file).c_str());
         }
+    } catch (...) {
+        // Out of memory: the leftovers stay until the next worker.
     }
 }
 
@@ -164,7 +255,7 @@ std::vector<DamageNote> PrefetchSpool::take_damage_notes() noexcept {
         if (names.size() > kMaxDamageNotes) names.resize(kMaxDamageNotes);
         for (const std::string& name : names) {
             const std::string path = dir_ + "/" + name;
-            std::optional<DamageNote> note = parse_damage_note(read_note(path));
+            std::optional<DamageNote> note = parse_damage_note(read_small(path));
             if (::unlink(path.c_str()) == 0 && note) notes.push_back(std::move(*note));
         }
     } catch (...) {

@@ -1,15 +1,21 @@
-// The prefetch spool: verified copies of archived segments, fetched ahead by a worker and served
-// by the next calls without a network round trip.
+// The prefetch spool: segments fetched ahead by a worker, verified, and served by the next calls
+// without a network round trip.
 //
-//   <spool>/prefetch/<key>/<segment>.zst   the stored container, exactly as in the archive
+//   <spool>/prefetch/<key>/<segment>        the segment, decompressed and verified by the worker
+//                                          (size, SHA-256, name, WAL page header), fsynced
+//   <spool>/prefetch/<key>/<segment>.ok     the identity of that file once it was complete
+//                                          (file_identity.h): what lets a call trust it unread
 //   <spool>/prefetch/<key>/lock            flock()ed by the one worker filling it
 //   <spool>/prefetch/<key>/damaged.<file>.<i>  a damaged copy of <file> the worker met on
 //                                          source i (damage_note.h), until a call prints it
 //
 // The key is a hash of the directory %p is in and of the source URLs, so two clusters on one host
-// (or one cluster with other sources) never share entries. Entries are the archived containers,
-// not decompressed files: serving one goes through the same checks as a copy from a source (size,
-// SHA-256, name, WAL page header), so a damaged entry is refused, never handed to PostgreSQL.
+// (or one cluster with other sources) never share entries. A segment without its .ok is not an
+// entry (a worker was stopped while storing it). A call serves an entry only if the file is still
+// the one the worker checked (same device, inode, size, mtime and ctime: nothing has written to,
+// truncated or replaced it since) and its page header matches its name; it is then renamed to %p
+// (copied when the spool is on another file system), so serving costs no read of 16 MiB, no hash
+// and no decompression. An entry that fails either check is refused, never handed to PostgreSQL.
 #pragma once
 
 #include <cstdint>
@@ -42,21 +48,23 @@ class PrefetchSpool {
     // The segments held, in segment order; empty if the directory does not exist.
     std::vector<WalName> entries() const;
 
-    // Puts entry `name` at `target_path` through restore_file's checks. A damaged entry ->
-    // Error(kInvalidContainer / kChecksumMismatch), `target_path` untouched.
+    // Moves entry `name` to `target_path` (replacing it) after the checks above; the entry is
+    // gone afterwards. kNotFound if it is not an entry. A changed or damaged entry ->
+    // Error(kInvalidContainer), `target_path` untouched, the entry left for the caller to remove.
     RestoreOutcome serve(const WalName& name, const std::string& target_path,
                          std::uint64_t* seg_size);
 
-    // Copies "<name>.zst" from `source` into the spool, checked as it streams in: temp file,
-    // fsync, rename, directory fsync. kNotFound if the source does not have it. Damage ->
-    // Error, nothing under the final name.
+    // Fetches "<name>.zst" from `source` and stores the segment, decompressed and checked as it
+    // streams in: temp file, fsync, rename, then its .ok the same way, directory fsync.
+    // kNotFound if the source does not have it. Damage -> Error, no entry.
     RestoreOutcome store_from(Store& source, const WalName& name);
 
     // Removes entry `name` if it is there; never fails (a failure only leaves a stale entry).
     void remove(const WalName& name) noexcept;
 
-    // Temporary files a killed worker left behind (call with the lock held).
-    void remove_temps() noexcept;
+    // What a killed worker (or an older walferry) left behind: temporary files, segments without
+    // their .ok and .ok files without their segment, stored .zst files (call with the lock held).
+    void remove_leftovers() noexcept;
 
     // Notes a damaged copy the worker met on source `source_index` (call with the lock held):
     // written to a temporary file, synced and renamed, so a reader never sees half a note; the
@@ -76,6 +84,7 @@ class PrefetchSpool {
 
   private:
     std::string entry_path(const WalName& name) const;
+    std::string ok_path(const WalName& name) const;
     std::string dir_;
 };
 

@@ -52,35 +52,10 @@ std::string format_marker(const BatchMarker& marker) {
                        "\nsha256=" + to_hex(marker.sha256) + "\n";
     for (const auto& d : marker.destinations) text += "destination=" + d + "\n";
     if (const auto& id = marker.identity) {
-        text += "identity=" + std::to_string(id->dev) + ":" + std::to_string(id->ino) + ":" +
-                std::to_string(id->size) + ":" + std::to_string(id->mtime_ns) + ":" +
-                std::to_string(id->ctime_ns) + "\n";
+        text += "identity=" + format_identity(*id) + "\n";
     }
     return text;
 }
-
-namespace {
-
-// "dev:ino:size:mtime_ns:ctime_ns", all decimal; std::invalid_argument otherwise.
-FileIdentity parse_identity(const std::string& value) {
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    for (;;) {
-        std::size_t colon = value.find(':', start);
-        parts.push_back(value.substr(start, colon - start));
-        if (colon == std::string::npos) break;
-        start = colon + 1;
-    }
-    if (parts.size() != 5) throw std::invalid_argument("identity");
-    for (const auto& p : parts) {
-        if (p.empty() || p.find_first_not_of("0123456789-") != std::string::npos)
-            throw std::invalid_argument("identity");
-    }
-    return FileIdentity{std::stoull(parts[0]), std::stoull(parts[1]), std::stoull(parts[2]),
-                        std::stoll(parts[3]), std::stoll(parts[4])};
-}
-
-}  // namespace
 
 BatchMarker parse_marker(std::string_view text) {
     BatchMarker m;
@@ -106,7 +81,7 @@ BatchMarker parse_marker(std::string_view text) {
             else if (key == "destination")
                 m.destinations.push_back(value);
             else if (key == "identity")
-                m.identity = parse_identity(value);
+                m.identity = parse_identity(value).value();
         } catch (const std::exception&) {
             throw Error(ErrorCode::kInvalidState, "batch marker: bad " + key);
         }

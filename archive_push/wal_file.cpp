@@ -58,20 +58,7 @@ void check_segment(const std::string& path, const WalName& name, std::span<const
     meta.pg_major = header.pg_major;
 }
 
-FileIdentity identity_from(const struct stat& st) {
-    return FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
-                        static_cast<std::uint64_t>(st.st_size),
-                        st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec,
-                        st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec};
-}
-
 }  // namespace
-
-std::optional<FileIdentity> identity_of(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-    return identity_from(st);
-}
 
 WalName wal_name_of(const std::string& path) {
     WalName name = parse_wal_name(base_name(path));

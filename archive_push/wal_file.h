@@ -7,21 +7,10 @@
 
 #include "archive_info.h"
 #include "container.h"
+#include "file_identity.h"
 #include "wal_name.h"
 
 namespace walferry {
-
-// Which file, and which version of it: device, inode, size, and modification and change times to
-// the nanosecond. Writing to a file, truncating, renaming over it or changing it in any way
-// changes its ctime (which no caller can set), and another file has another inode.
-struct FileIdentity {
-    std::uint64_t dev = 0, ino = 0, size = 0;
-    std::int64_t mtime_ns = 0, ctime_ns = 0;
-    friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
-};
-
-// The identity of the file `path` names now; nullopt if it cannot be stat()ed.
-std::optional<FileIdentity> identity_of(const std::string& path);
 
 struct PreparedWal {
     WalName name;

@@ -77,12 +77,18 @@ expect_restored() {  # expect_restored NAME FILE WHAT
 }
 
 spool_dir() { find "$SPOOL/prefetch" -mindepth 1 -maxdepth 1 -type d | head -n 1; }
-entries() { find "$(spool_dir)" -maxdepth 1 -name '*.zst' -printf '%f\n' | LC_ALL=C sort | paste -sd ' '; }
+# entries: the spooled segments, each with the .ok record that makes it one.
+entries() {
+  local ok
+  for ok in "$(spool_dir)"/*.ok; do
+    [[ -f $ok && -f ${ok%.ok} ]] && basename -- "${ok%.ok}"
+  done | LC_ALL=C sort | paste -sd ' '
+}
 temps() { find "$(spool_dir)" -maxdepth 1 -name '*walferry-tmp*' -printf '%f\n'; }
 notes() { find "$(spool_dir)" -maxdepth 1 -name 'damaged*' -printf '%f\n' | LC_ALL=C sort | paste -sd ' '; }
 lock_free() { flock -n "$(spool_dir)/lock" true; }
 worker_running() { ! lock_free; }
-entry_list() { for i; do printf '%s.zst\n' "$(seg 1 "$i")"; done | paste -sd ' '; }
+entry_list() { for i; do printf '%s\n' "$(seg 1 "$i")"; done | paste -sd ' '; }
 # lock_holders: the walferry-fetch processes with the spool's lock open (other tests may run
 # walferry-fetch as the same user, so the worker is found by what it holds, not by its name).
 lock_holders() {
@@ -98,7 +104,7 @@ lock_holders() {
   done | paste -sd ' '
 }
 sessions() { grep -c 'Accepted publickey' "${SSHD_DIR[sb1]}/sshd.log" || true; }
-# corrupt FILE: one bit flipped in the middle of the stored zstd payload.
+# corrupt FILE: one bit flipped in the middle of FILE (a stored container or a spooled segment).
 corrupt() {
   local size byte
   size=$(stat -c %s "$1")
@@ -127,7 +133,7 @@ note "call returned in $(((t1 - t0) / 1000000)) ms, worker still running"
 e2e_wait_for 60 "the worker to finish" lock_free
 e2e_assert_eq "spool after serving 1" "$(entry_list 2 3 4 5)" "$(entries)"
 [[ -z $(temps) ]] || fail "temp files left: $(temps)"
-for f in "$(spool_dir)"/*.zst; do cmp -s "$f" "$A1/${f##*/}" || fail "${f##*/} is not the archived copy"; done
+for f in $(entries); do cmp -s "$(spool_dir)/$f" "$SRC/$f" || fail "spooled $f is not the segment"; done
 
 note "sshd stopped: 2 and 3 come from the spool, verified, and leave it"
 sshd_stop sb1
@@ -140,7 +146,7 @@ e2e_wait_for 20 "the (failing) worker to end" lock_free
 e2e_assert_eq "spool after serving 3" "$(entry_list 4 5)" "$(entries)"
 
 note "a damaged entry with the source down: exit 1, nothing at %p, entry removed"
-corrupt "$(spool_dir)/$(seg 1 4).zst"
+corrupt "$(spool_dir)/$(seg 1 4)"
 fetch "$(seg 1 4)"
 expect_rc 1 "fetch of a damaged entry, sshd down"
 [[ ! -e $PGDATA/pg_wal/RECOVERYXLOG ]] || fail "a damaged entry reached %p"
@@ -150,7 +156,7 @@ e2e_assert_eq "spool after the damaged 4" "$(entry_list 5)" "$(entries)"
 
 note "a damaged entry with the source up: fetched again from the source"
 restart_sb1
-corrupt "$(spool_dir)/$(seg 1 5).zst"
+corrupt "$(spool_dir)/$(seg 1 5)"
 fetch "$(seg 1 5)"
 expect_restored "$(seg 1 5)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch of a damaged entry, sshd up"
 grep -q 'damaged' "$ERR" || fail "no word on the damaged entry: $(cat "$ERR")"
@@ -223,16 +229,17 @@ done
 kill -9 "$worker" || fail "the worker ended before it was killed"
 [[ -n $(temps) ]] || fail "never saw the worker mid-transfer"
 e2e_wait_for 10 "the killed worker's lock to go" lock_free
-for f in "$(spool_dir)"/*.zst; do
-  [[ -e $f ]] || continue
-  size=$(zstd -q -d -c -- "$f" | wc -c)
-  e2e_assert_eq "size of ${f##*/} after kill -9" "$E2E_WAL_SEGMENT_SIZE" "$size"
+# Under a segment's name only whole, checked segments (renamed there after fsync), with or
+# without their .ok yet.
+for f in "$(spool_dir)"/0*; do
+  [[ -e $f && $f != *.ok ]] || continue
+  cmp -s "$f" "$SRC/${f##*/}" || fail "${f##*/} after kill -9 is not the segment"
 done
 note "after kill -9: $(entries), temp $(temps)"
 fetch "$(seg 1 9)"
 expect_restored "$(seg 1 9)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch 9 after kill -9"
 e2e_wait_for 60 "the next worker" lock_free
-[[ $(entries) == *"$(seg 1 13).zst"* ]] || fail "no new worker filled the window: $(entries)"
+[[ $(entries) == *"$(seg 1 13)"* ]] || fail "no new worker filled the window: $(entries)"
 e2e_assert_eq "spool after the next worker" "$(entry_list 10 11 12 13)" "$(entries)"
 [[ -z $(temps) ]] || fail "the next worker left temp files: $(temps)"
 

@@ -2,6 +2,9 @@
 // (entries stored checked, served through the same checks, damaged ones refused, the lock).
 #include "prefetch.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -12,6 +15,7 @@
 #include "container.h"
 #include "error.h"
 #include "expect_error.h"
+#include "file_identity.h"
 #include "memory_store.h"
 #include "prefetch_plan.h"
 #include "prefetch_spool.h"
@@ -45,8 +49,8 @@ void put_at(std::vector<std::uint8_t>& b, std::size_t off, T v) {
     std::memcpy(b.data() + off, &v, sizeof v);
 }
 
-// A 1 MiB segment `name` with a valid long page header (PostgreSQL 15), stored as a container.
-std::vector<std::uint8_t> stored_segment(const WalName& name, std::uint64_t seed = 0) {
+// A 1 MiB segment `name` with a valid long page header (PostgreSQL 15).
+std::vector<std::uint8_t> raw_segment(const WalName& name, std::uint64_t seed = 0) {
     std::vector<std::uint8_t> raw = test_data::random_bytes(k1M, seed + name.seg);
     put_at(raw, 0, std::uint16_t{0xD110});
     put_at(raw, 2, std::uint16_t{0x0002});
@@ -55,6 +59,12 @@ std::vector<std::uint8_t> stored_segment(const WalName& name, std::uint64_t seed
     put_at(raw, 24, std::uint64_t{7300000000000000001ULL});
     put_at(raw, 32, static_cast<std::uint32_t>(k1M));
     put_at(raw, 36, std::uint32_t{8192});
+    return raw;
+}
+
+// raw_segment(name, seed), stored as a container.
+std::vector<std::uint8_t> stored_segment(const WalName& name, std::uint64_t seed = 0) {
+    std::vector<std::uint8_t> raw = raw_segment(name, seed);
     ContainerWriter writer(CompressOptions{1, 1});
     writer.feed(raw);
     ContainerMeta meta;
@@ -163,7 +173,7 @@ TEST_CASE("the spool directory is keyed by the directory of %p and the sources",
     CHECK(prefetch_dir("/spool", "/data/pg_wal/RECOVERYXLOG", b) != d1);
 }
 
-TEST_CASE("spool entries are stored checked and served through the same checks", "[prefetch]") {
+TEST_CASE("spool entries are stored checked and decompressed, and moved to %p", "[prefetch]") {
     ScratchDir scratch;
     MemoryStore source("src");
     const WalName s6 = seg(1, 0, 6);
@@ -175,43 +185,128 @@ TEST_CASE("spool entries are stored checked and served through the same checks",
     CHECK(spool.store_from(source, s6) == RestoreOutcome::kRestored);
     CHECK(spool.store_from(source, seg(1, 0, 7)) == RestoreOutcome::kNotFound);
     CHECK(names(spool.entries()) == std::vector<std::string>{"000000010000000000000006"});
-    CHECK(dir_names(spool.dir()) ==
-          std::vector<std::string>{"000000010000000000000006.zst", "lock"});
-    // The stored form is kept: exactly the archived bytes.
-    const auto& stored = source.files[s6.archive_file_name()];
-    CHECK(read_file(spool.dir() + "/000000010000000000000006.zst") ==
-          std::string(stored.begin(), stored.end()));
+    const std::string entry = spool.dir() + "/000000010000000000000006";
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000006",
+                                                             "000000010000000000000006.ok",
+                                                             "lock"});
+    // The segment itself, and the identity of the file as the worker left it.
+    const auto raw = raw_segment(s6);
+    CHECK(read_file(entry) == std::string(raw.begin(), raw.end()));
+    std::string record = read_file(entry + ".ok");
+    REQUIRE(record.ends_with("\n"));
+    CHECK(parse_identity(record.substr(0, record.size() - 1)) == identity_of(entry));
+    CHECK((fs::status(entry).permissions() & fs::perms::all) ==
+          (fs::perms::owner_read | fs::perms::owner_write));
 
+    const auto id = identity_of(entry);
     std::uint64_t seg_size = 0;
+    scratch.write("RECOVERYXLOG", "old");  // replaced
     REQUIRE(spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size) == RestoreOutcome::kRestored);
     CHECK(seg_size == k1M);
-    CHECK(fs::file_size(scratch / "RECOVERYXLOG") == k1M);
-    spool.remove(s6);
-    spool.remove(s6);  // twice: no error
-    CHECK(spool.entries().empty());
+    CHECK(scratch.read("RECOVERYXLOG") == std::string(raw.begin(), raw.end()));
+    CHECK(identity_of(scratch / "RECOVERYXLOG")->ino == id->ino);  // moved, not copied
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});  // the entry is gone
     CHECK(spool.serve(s6, scratch / "other", &seg_size) == RestoreOutcome::kNotFound);
+    CHECK_FALSE(fs::exists(scratch / "other"));
+    spool.remove(s6);  // nothing there: no error
 }
 
-TEST_CASE("a damaged spool entry is refused and %p left alone", "[prefetch]") {
+TEST_CASE("an entry on another file system than %p is copied", "[prefetch]") {
+    ScratchDir scratch;
+    const std::string shm = "/dev/shm";
+    struct stat a {}, b {};
+    if (::stat(shm.c_str(), &a) != 0 || ::stat(scratch.path().c_str(), &b) != 0 ||
+        a.st_dev == b.st_dev || ::access(shm.c_str(), W_OK) != 0) {
+        WARN("no writable /dev/shm on another file system than " << scratch.path() << ": not run");
+        return;
+    }
+    MemoryStore source("src");
+    const WalName s6 = seg(1, 0, 6);
+    source.files[s6.archive_file_name()] = stored_segment(s6);
+    PrefetchSpool spool(scratch / "prefetch");
+    UniqueFd lock = spool.try_lock();
+    REQUIRE(spool.store_from(source, s6) == RestoreOutcome::kRestored);
+    const std::string target = shm + "/walferry-prefetch-test-" + std::to_string(::getpid());
+    std::uint64_t seg_size = 0;
+    REQUIRE(spool.serve(s6, target, &seg_size) == RestoreOutcome::kRestored);
+    std::string got = read_file(target);
+    fs::remove(target);
+    const auto raw = raw_segment(s6);
+    CHECK(got == std::string(raw.begin(), raw.end()));
+    CHECK(seg_size == k1M);
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});
+    bool temp_left = false;
+    for (const auto& e : fs::directory_iterator(shm))
+        temp_left = temp_left || e.path().filename().string().starts_with(
+                                     "walferry-prefetch-test-" + std::to_string(::getpid()));
+    CHECK_FALSE(temp_left);
+}
+
+TEST_CASE("a spool entry changed since it was checked is refused and %p left alone",
+          "[prefetch]") {
     ScratchDir scratch;
     MemoryStore source;
     const WalName s6 = seg(1, 0, 6);
     source.files[s6.archive_file_name()] = stored_segment(s6);
     PrefetchSpool spool(scratch / "prefetch");
     UniqueFd lock = spool.try_lock();
+    const std::string entry = spool.dir() + "/" + s6.wal_file_name();
+    const auto raw = raw_segment(s6);
+    std::string bytes(raw.begin(), raw.end());
+    auto refused = [&](const std::string& why) {
+        INFO(why);
+        scratch.write("RECOVERYXLOG", "old");
+        std::uint64_t seg_size = 0;
+        std::string message = test_errors::error_message(ErrorCode::kInvalidContainer, [&] {
+            spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size);
+        });
+        CHECK(message.find(spool.dir()) != std::string::npos);  // names the copy
+        CHECK(message.find(s6.wal_file_name()) != std::string::npos);
+        CHECK(scratch.read("RECOVERYXLOG") == "old");
+        CHECK(fs::exists(entry));  // left for the caller, which removes it and says so
+        spool.remove(s6);
+        CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});
+        REQUIRE(spool.store_from(source, s6) == RestoreOutcome::kRestored);
+    };
     REQUIRE(spool.store_from(source, s6) == RestoreOutcome::kRestored);
-    std::string entry = spool.dir() + "/" + s6.archive_file_name();
-    std::string bytes = read_file(entry);
-    bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 1);
-    std::ofstream(entry, std::ios::binary | std::ios::trunc) << bytes;
+
+    // One byte changed in place: same inode, same size, a new ctime.
+    {
+        std::string changed = bytes;
+        changed[changed.size() / 2] = static_cast<char>(changed[changed.size() / 2] ^ 1);
+        std::fstream f(entry, std::ios::binary | std::ios::in | std::ios::out);
+        f.seekp(static_cast<long>(changed.size() / 2));
+        f.put(changed[changed.size() / 2]);
+    }
+    refused("changed in place");
+    // Replaced by a file with the very same bytes: another inode.
+    fs::remove(entry);
+    std::ofstream(entry, std::ios::binary) << bytes;
+    refused("replaced");
+    // Truncated.
+    fs::resize_file(entry, k1M / 2);
+    refused("truncated");
+    // An .ok record that is not one.
+    std::ofstream(entry + ".ok") << "12:34\n";
+    refused("bad record");
+    // The identity matches, but the page header is another segment's (as a worker bug would
+    // leave it): refused all the same.
+    {
+        std::vector<std::uint8_t> other = raw_segment(seg(1, 0, 7));
+        fs::remove(entry);
+        std::ofstream(entry, std::ios::binary)
+            .write(reinterpret_cast<const char*>(other.data()), static_cast<long>(other.size()));
+        std::ofstream(entry + ".ok") << format_identity(*identity_of(entry)) << "\n";
+    }
+    refused("another segment's header");
+    // A symbolic link in place of the entry is never followed.
+    fs::rename(entry, scratch / "elsewhere");
+    fs::create_symlink(scratch / "elsewhere", entry);
+    std::ofstream(entry + ".ok") << format_identity(*identity_of(scratch / "elsewhere")) << "\n";
     scratch.write("RECOVERYXLOG", "old");
     std::uint64_t seg_size = 0;
-    std::string message = test_errors::error_message(ErrorCode::kChecksumMismatch, [&] {
-        spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size);
-    });
-    CHECK(message.find(spool.dir()) != std::string::npos);  // names the copy
+    CHECK_THROWS_AS(spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size), Error);
     CHECK(scratch.read("RECOVERYXLOG") == "old");
-    CHECK(dir_names(scratch.path()) == std::vector<std::string>{"RECOVERYXLOG", "prefetch"});
 }
 
 TEST_CASE("a damaged source copy never reaches a final spool name", "[prefetch]") {
@@ -245,15 +340,27 @@ TEST_CASE("one worker lock per spool, gone with its holder", "[prefetch]") {
     CHECK_THROWS_AS(broken.try_lock(), Error);
 }
 
-TEST_CASE("leftover temporary files are removed, entries kept", "[prefetch]") {
+TEST_CASE("what a stopped worker or an older version left is removed, entries kept",
+          "[prefetch]") {
     ScratchDir scratch;
     PrefetchSpool spool(scratch / "p");
     UniqueFd lock = spool.try_lock();
-    std::ofstream(spool.dir() + "/.000000010000000000000006.zst.walferry-tmp.AbC123") << "half";
-    std::ofstream(spool.dir() + "/000000010000000000000007.zst") << "entry";
-    spool.remove_temps();
-    CHECK(dir_names(spool.dir()) ==
-          std::vector<std::string>{"000000010000000000000007.zst", "lock"});
+    MemoryStore source;
+    const WalName s7 = seg(1, 0, 7);
+    source.files[s7.archive_file_name()] = stored_segment(s7);
+    REQUIRE(spool.store_from(source, s7) == RestoreOutcome::kRestored);
+    const std::string d = spool.dir() + "/";
+    std::ofstream(d + ".000000010000000000000006.walferry-tmp.AbC123") << "half";
+    std::ofstream(d + "000000010000000000000006.zst") << "stored form of 0.1";
+    std::ofstream(d + "000000010000000000000008") << "no .ok: stopped before it";
+    std::ofstream(d + "000000010000000000000009.ok") << "no segment";
+    std::ofstream(d + "damaged.000000010000000000000005.zst.0") << "a note";
+    spool.remove_leftovers();
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000007",
+                                                             "000000010000000000000007.ok",
+                                                             "damaged.000000010000000000000005.zst.0",
+                                                             "lock"});
+    CHECK(names(spool.entries()) == std::vector<std::string>{"000000010000000000000007"});
 }
 
 TEST_CASE("the worker fills the window from the sources and stops at the first gap", "[prefetch]") {
@@ -269,12 +376,18 @@ TEST_CASE("the worker fills the window from the sources and stops at the first g
     sources[0].location = parse_location("file://" + (scratch / "archive"), "/");
     PrefetchSpool spool(scratch / "prefetch");
     UniqueFd lock = spool.try_lock();
-    std::ofstream(spool.dir() + "/000000010000000000000003.zst") << "old";  // outside the window
+    {
+        MemoryStore old;
+        old.files[seg(1, 0, 3).archive_file_name()] = stored_segment(seg(1, 0, 3));
+        REQUIRE(spool.store_from(old, seg(1, 0, 3)) == RestoreOutcome::kRestored);
+    }
     std::ofstream(spool.dir() + "/.x.walferry-tmp.123456") << "half";
     fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 8));
-    // 8 is not archived: the worker stops there, 9 is not fetched.
-    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000006.zst",
-                                                             "000000010000000000000007.zst",
+    // 3 is outside the window; 8 is not archived: the worker stops there, 9 is not fetched.
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000006",
+                                                             "000000010000000000000006.ok",
+                                                             "000000010000000000000007",
+                                                             "000000010000000000000007.ok",
                                                              "lock"});
 }
 
