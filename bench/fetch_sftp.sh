@@ -14,7 +14,9 @@
 # Environment: WALFERRY_BENCH_SEGMENTS (WAL written after the base backup, default 64),
 # WALFERRY_BENCH_RUNS (not-found samples, default 30), WALFERRY_BENCH_REPLAYS (recoveries per
 # method, median reported, default 1), WALFERRY_BENCH_PREFETCH (the [fetch] prefetch values to
-# replay with, default "0 8"), WALFERRY_KEEP=1 keeps the work dir.
+# replay with, default "0 8"), WALFERRY_BENCH_SETTINGS (postgresql.conf lines for the recovering
+# server, ';'-separated, e.g. "shared_buffers = '2GB'"; default none), WALFERRY_KEEP=1 keeps the
+# work dir.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # lib.sh takes the binaries from $WALFERRY_BIN_DIR (default build/release/bin) and fails if absent.
@@ -26,6 +28,7 @@ segments=${WALFERRY_BENCH_SEGMENTS:-64}
 runs=${WALFERRY_BENCH_RUNS:-30}
 replays=${WALFERRY_BENCH_REPLAYS:-1}
 read -r -a prefetch_values <<<"${WALFERRY_BENCH_PREFETCH:-0 8}"
+IFS=';' read -r -a server_settings <<<"${WALFERRY_BENCH_SETTINGS:-}"
 
 # shellcheck source=tests/e2e/lib.sh
 source "$repo/tests/e2e/lib.sh"
@@ -95,18 +98,36 @@ write_config() {
 }
 
 # --- replay: one recovery from a fresh copy of the base backup per call
+# Every restore_command runs under `timed LOG COMMAND...`, which appends each call's start, end
+# (bash's $EPOCHREALTIME: no fork) and exit status to LOG: the time the server spent waiting on
+# its restore_command, apart from its own. Its bash start-up (a few ms) is paid by every row alike.
+timed=$E2E_WORK/timed
+cat >"$timed" <<'TIMED'
+#!/usr/bin/env bash
+log=$1
+shift
+start=$EPOCHREALTIME
+"$@"
+status=$?
+printf '%s %s %s\n' "$start" "$EPOCHREALTIME" "$status" >>"$log"
+exit "$status"
+TIMED
+chmod 755 "$timed"
 replay_n=0
 REPLAY=""
-# replay LABEL RESTORE_COMMAND: sets REPLAY to "wall_ms start_ms redo_ms restored cpu_s", times
+# replay LABEL RESTORE_COMMAND: sets REPLAY to "wall_ms start_ms redo_ms restored cpu_s calls
+# in_command_ms", times
 # from `pg_ctl start`, read from the server log's %m prefix: wall until "ready to accept
 # connections" (recovery over: pg_is_in_recovery() is false), start until "starting archive
 # recovery" (start-up: the data directory's fsync and a restore_command for 00000002.history, not
 # found), redo until "redo done" (the last segment replayed and the next one not found); restored: segments the server logged
 # as restored from the archive during redo; cpu: the startup process's own CPU during redo
-# (restore_command not included).
+# (restore_command not included); calls and in_command_ms: restore_command calls during the
+# whole recovery, and the sum of their wall times.
 # Runs in this shell, not in a $(...): the node must be known to the EXIT trap.
 replay() {
-  local node=replay$((replay_n += 1)) t0 ready start redo cpu restored log deadline
+  local node=replay$((replay_n += 1)) t0 ready start redo cpu restored log deadline calls_log
+  local calls in_command
   pg_register_node "$node"
   log=${E2E_NODE_LOG[$node]}
   e2e_as_user cp -a "${E2E_NODE_DATA[base]}" "${E2E_NODE_DATA[$node]}"
@@ -114,7 +135,8 @@ replay() {
   # (backup_label), which should cost the same in every run.
   sync
   pg_set "$node" "log_line_prefix = '%m [%p] $node '" "archive_mode = off" \
-    "restore_command = '$2'"
+    "restore_command = '$timed $E2E_WORK/$node/calls $2'" ${server_settings[@]+"${server_settings[@]}"}
+  calls_log=$E2E_WORK/$node/calls
   pg_set_address "$node"
   e2e_as_user touch "${E2E_NODE_DATA[$node]}/recovery.signal"
   E2E_STARTED+=("$node")
@@ -145,9 +167,10 @@ replay() {
   ((restored >= segments)) || fail "$node restored only $restored segments"
   pg_stop "$node"
   e2e_as_user rm -rf "${E2E_NODE_DATA[$node]}"
-  REPLAY="$((ready - t0)) $((start - t0)) $((redo - t0)) $restored $cpu"
+  read -r calls in_command < <(awk '{ n++; ms += ($2 - $1) * 1000 } END { printf "%d %.0f\n", n, ms }' "$calls_log")
+  REPLAY="$((ready - t0)) $((start - t0)) $((redo - t0)) $restored $cpu $calls $in_command"
   note "  $((ready - t0)) ms to the end of recovery, $((redo - t0)) ms to the end of redo," \
-    "$restored segments"
+    "$restored segments, $calls calls taking $in_command ms"
 }
 # The methods take turns ($replays rounds of scp, then walferry with each prefetch value), so a
 # change in the machine's load hits them alike; each method's median is kept in result[KEY].
@@ -155,6 +178,9 @@ declare -A result=() runs_of=()
 for ((i = 0; i < replays; i++)); do
   replay scp "$scp_from/%f %p"
   runs_of[scp]+="$REPLAY"$'\n'
+  # The fastest restore_command there is: what recovery costs the server itself.
+  replay "cp from a local directory" "cp $plain/%f %p"
+  runs_of[cp]+="$REPLAY"$'\n'
   for p in "${prefetch_values[@]}"; do
     cfg=$E2E_WORK/fetch-$p-$i.toml
     e2e_mkdir "$E2E_WORK/spool-$p-$i"
@@ -203,14 +229,14 @@ mapfile -t nf_cpu < <(paste <(json_field user) <(json_field system) | awk '{ pri
 
 # replay_row LABEL KEY: one line of the replay table.
 replay_row() {
-  local wall start redo restored cpu scp_wall scp_start scp_redo
-  read -r wall start redo restored cpu <<<"${result[$2]}"
-  read -r scp_wall scp_start scp_redo _ <<<"${result[scp]}"
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$restored" \
+  local wall start redo restored cpu calls in_command scp_wall scp_in_command
+  read -r wall start redo restored cpu calls in_command <<<"${result[$2]}"
+  read -r scp_wall _ _ _ _ _ scp_in_command <<<"${result[scp]}"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$restored" \
     "$(seconds "$wall")" "$(ratio3 "$wall" "$scp_wall")" "$(seconds "$start")" \
-    "$(seconds $((redo - start)))" "$(ratio3 $((redo - start)) $((scp_redo - scp_start)))" \
-    "$(seconds $((wall - redo)))" \
-    "$(awk -v ms=$((redo - start)) -v n="$restored" 'BEGIN { printf "%.0f", ms / n }')" "$cpu"
+    "$(seconds $((redo - start)))" "$(seconds $((wall - redo)))" \
+    "$(awk -v ms=$((redo - start)) -v n="$restored" 'BEGIN { printf "%.0f", ms / n }')" "$cpu" \
+    "$calls" "$(seconds "$in_command")" "$(ratio3 "$in_command" "$scp_in_command")"
 }
 
 cat <<EOF
@@ -221,15 +247,18 @@ $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), $("$fetch" --version | head -
 $(ssh -V 2>&1 | cut -d, -f1), $(hyperfine --version).
 Recovery of a base backup through the $written segments pgbench -i -s $scale wrote after it
 (recovery.signal, no target: to the end of the archive), median of $replays each.
+Settings of the recovering server beyond initdb's: ${WALFERRY_BENCH_SETTINGS:-none}.
 Seconds from \`pg_ctl start\` to the end of recovery (pg_is_in_recovery() false), split into
 start-up (to "starting archive recovery": the server's start and a not-found 00000002.history),
 redo (to "redo done": every segment restored and replayed, the next one not found) and the end
 (the last segment restored again, 00000002.history again, timeline switch, end-of-recovery
-checkpoint).
+checkpoint). Then the restore_command calls of the whole recovery and the seconds the server
+waited on them (the sum of their wall times).
 
-| restore_command | segments restored in redo | s to end of recovery | × scp | start-up s | redo s | redo × scp | end s | ms per segment (redo) | startup process CPU s (redo) |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| restore_command | segments restored in redo | s to end of recovery | × scp | start-up s | redo s | end s | ms per segment (redo) | startup process CPU s (redo) | calls | s in restore_command | × scp |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 $(replay_row "one \`scp\` per segment (plain segments)" scp)
+$(replay_row "\`cp\` from a local directory (plain segments; the server's own cost)" cp)
 $(for p in "${prefetch_values[@]}"; do
   replay_row "walferry-fetch, sftp://, prefetch = $p" "p$p"
 done)
