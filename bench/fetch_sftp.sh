@@ -116,18 +116,18 @@ chmod 755 "$timed"
 replay_n=0
 REPLAY=""
 # replay LABEL RESTORE_COMMAND: sets REPLAY to "wall_ms start_ms redo_ms restored cpu_s calls
-# in_command_ms", times
+# in_command_ms call_median_ms", times
 # from `pg_ctl start`, read from the server log's %m prefix: wall until "ready to accept
 # connections" (recovery over: pg_is_in_recovery() is false), start until "starting archive
 # recovery" (start-up: the data directory's fsync and a restore_command for 00000002.history, not
 # found), redo until "redo done" (the last segment replayed and the next one not found); restored: segments the server logged
 # as restored from the archive during redo; cpu: the startup process's own CPU during redo
 # (restore_command not included); calls and in_command_ms: restore_command calls during the
-# whole recovery, and the sum of their wall times.
+# whole recovery, the sum of their wall times and the median one.
 # Runs in this shell, not in a $(...): the node must be known to the EXIT trap.
 replay() {
   local node=replay$((replay_n += 1)) t0 ready start redo cpu restored log deadline calls_log
-  local calls in_command
+  local calls in_command call_median
   pg_register_node "$node"
   log=${E2E_NODE_LOG[$node]}
   e2e_as_user cp -a "${E2E_NODE_DATA[base]}" "${E2E_NODE_DATA[$node]}"
@@ -168,7 +168,9 @@ replay() {
   pg_stop "$node"
   e2e_as_user rm -rf "${E2E_NODE_DATA[$node]}"
   read -r calls in_command < <(awk '{ n++; ms += ($2 - $1) * 1000 } END { printf "%d %.0f\n", n, ms }' "$calls_log")
-  REPLAY="$((ready - t0)) $((start - t0)) $((redo - t0)) $restored $cpu $calls $in_command"
+  call_median=$(awk '{ printf "%.1f\n", ($2 - $1) * 1000 }' "$calls_log" | sort -n |
+    awk '{ v[NR] = $0 } END { print v[int((NR + 1) / 2)] }')
+  REPLAY="$((ready - t0)) $((start - t0)) $((redo - t0)) $restored $cpu $calls $in_command $call_median"
   note "  $((ready - t0)) ms to the end of recovery, $((redo - t0)) ms to the end of redo," \
     "$restored segments, $calls calls taking $in_command ms"
 }
@@ -229,14 +231,14 @@ mapfile -t nf_cpu < <(paste <(json_field user) <(json_field system) | awk '{ pri
 
 # replay_row LABEL KEY: one line of the replay table.
 replay_row() {
-  local wall start redo restored cpu calls in_command scp_wall scp_in_command
-  read -r wall start redo restored cpu calls in_command <<<"${result[$2]}"
-  read -r scp_wall _ _ _ _ _ scp_in_command <<<"${result[scp]}"
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$restored" \
+  local wall start redo restored cpu calls in_command call_median scp_wall scp_in_command
+  read -r wall start redo restored cpu calls in_command call_median <<<"${result[$2]}"
+  read -r scp_wall _ _ _ _ _ scp_in_command _ <<<"${result[scp]}"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$restored" \
     "$(seconds "$wall")" "$(ratio3 "$wall" "$scp_wall")" "$(seconds "$start")" \
     "$(seconds $((redo - start)))" "$(seconds $((wall - redo)))" \
     "$(awk -v ms=$((redo - start)) -v n="$restored" 'BEGIN { printf "%.0f", ms / n }')" "$cpu" \
-    "$calls" "$(seconds "$in_command")" "$(ratio3 "$in_command" "$scp_in_command")"
+    "$calls" "$(seconds "$in_command")" "$(ratio3 "$in_command" "$scp_in_command")" "$call_median"
 }
 
 cat <<EOF
@@ -253,10 +255,10 @@ start-up (to "starting archive recovery": the server's start and a not-found 000
 redo (to "redo done": every segment restored and replayed, the next one not found) and the end
 (the last segment restored again, 00000002.history again, timeline switch, end-of-recovery
 checkpoint). Then the restore_command calls of the whole recovery and the seconds the server
-waited on them (the sum of their wall times).
+waited on them (the sum of their wall times), and the median call.
 
-| restore_command | segments restored in redo | s to end of recovery | × scp | start-up s | redo s | end s | ms per segment (redo) | startup process CPU s (redo) | calls | s in restore_command | × scp |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| restore_command | segments restored in redo | s to end of recovery | × scp | start-up s | redo s | end s | ms per segment (redo) | startup process CPU s (redo) | calls | s in restore_command | × scp | median call ms |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 $(replay_row "one \`scp\` per segment (plain segments)" scp)
 $(replay_row "\`cp\` from a local directory (plain segments; the server's own cost)" cp)
 $(for p in "${prefetch_values[@]}"; do

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "checked_reader.h"
 #include "config.h"
@@ -270,7 +272,9 @@ TEST_CASE("a spool entry changed since it was checked is refused and %p left alo
     };
     REQUIRE(spool.store_from(source, s6) == RestoreOutcome::kRestored);
 
-    // One byte changed in place: same inode, same size, a new ctime.
+    // One byte changed in place: same inode, same size, a new ctime (20 ms later: past the
+    // timestamp granularity of kernels without fine-grained timestamps).
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
     {
         std::string changed = bytes;
         changed[changed.size() / 2] = static_cast<char>(changed[changed.size() / 2] ^ 1);
