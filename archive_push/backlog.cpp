@@ -62,13 +62,13 @@ void add_to_backlog(Store& queue, const PreparedWal& wal, std::uint64_t seq) {
                                           "\" in " + queue.describe());
 }
 
-PreparedWal read_backlog_entry(Store& queue, const std::string& entry) {
+std::optional<PreparedWal> read_backlog_entry(Store& queue, const std::string& entry) {
     std::vector<std::uint8_t> bytes;
     bool found = queue.get(entry, [&](std::span<const std::uint8_t> chunk) {
         bytes.insert(bytes.end(), chunk.begin(), chunk.end());
     });
     const std::string where = "backlog entry \"" + entry + "\" in " + queue.describe();
-    if (!found) throw Error(ErrorCode::kInvalidState, where + " vanished");
+    if (!found) return std::nullopt;
     PreparedWal wal;
     try {
         std::size_t frame_size = 0;
@@ -103,8 +103,12 @@ DrainResult drain_backlog(Store& queue, Store& destination) {
     for (std::size_t i = 0; i < entries.size(); ++i) {
         const std::string& entry = entries[i];
         try {
-            PreparedWal wal = read_backlog_entry(queue, entry);
-            publisher.publish(wal);
+            std::optional<PreparedWal> wal = read_backlog_entry(queue, entry);
+            if (!wal) {
+                ++result.taken;
+                continue;
+            }
+            publisher.publish(*wal);
             // Durably in the destination (stored now or identical already): only now removed.
             queue.remove(entry);
             ++result.sent;

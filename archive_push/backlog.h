@@ -34,14 +34,16 @@ std::uint64_t backlog_bytes(Store& queue);
 // fail the push, since the file would be missing from that destination).
 void add_to_backlog(Store& queue, const PreparedWal& wal, std::uint64_t seq);
 
-// Reads an entry back into what publish() needs. Error(kInvalidState) if it is damaged.
-PreparedWal read_backlog_entry(Store& queue, const std::string& entry);
+// Reads an entry back into what publish() needs; nullopt if it is gone (a concurrent drain,
+// another push's or a --drain, sent it meanwhile). Error(kInvalidState) if it is damaged.
+std::optional<PreparedWal> read_backlog_entry(Store& queue, const std::string& entry);
 
 struct DrainResult {
     int sent = 0;                  // entries now durably in the destination, removed here
     std::vector<Error> refused;    // one per entry the destination refused (kept)
     std::optional<Error> failure;  // the destination stopped answering (rest kept)
     int left = 0;                  // entries still queued
+    int taken = 0;                 // entries gone before they were read: sent by a concurrent drain
 };
 
 // True for errors about one file (conflict, foreign cluster, damaged data), as opposed to
@@ -50,7 +52,10 @@ bool is_refusal(ErrorCode code);
 
 // Sends every entry of `queue` to `destination`, oldest first. A refused entry (conflict,
 // foreign cluster, unreadable stored file) is kept and reported, and the next one is tried; a
-// transport or I/O failure stops the drain. Never throws for the destination's failures.
+// transport or I/O failure stops the drain. Two drains of one queue may run at once (the
+// archiver's push and a --drain): an entry the other one sent first is skipped, and one both
+// sent is stored once (the second put finds it identical). Never throws for the destination's
+// failures.
 DrainResult drain_backlog(Store& queue, Store& destination);
 
 }  // namespace walferry

@@ -41,9 +41,11 @@ TEST_CASE("backlog entries sort oldest first and read back as published", "[back
     auto entries = backlog_entries(queue);
     REQUIRE(entries == std::vector<std::string>{"00000000000000000100.00000002.history.zst",
                                                 "00000000000000000200.00000003.history.zst"});
-    PreparedWal back = read_backlog_entry(queue, entries[0]);
-    CHECK(back.name == history_name(2));
-    CHECK(back.file.meta.sha256 == history(2, "1\t0/2000000\ttwo\n").file.meta.sha256);
+    std::optional<PreparedWal> back = read_backlog_entry(queue, entries[0]);
+    REQUIRE(back);
+    CHECK(back->name == history_name(2));
+    CHECK(back->file.meta.sha256 == history(2, "1\t0/2000000\ttwo\n").file.meta.sha256);
+    CHECK_FALSE(read_backlog_entry(queue, "00000000000000000999.00000004.history.zst"));
     CHECK(backlog_bytes(queue) == queue.files[entries[0]].size() + queue.files[entries[1]].size());
 }
 
@@ -66,6 +68,35 @@ TEST_CASE("drain sends oldest first and removes an entry only after the put", "[
     CHECK_FALSE(r.failure);
     CHECK(dest.puts == std::vector<std::string>{"00000002.history.zst", "00000003.history.zst"});
     CHECK(backlog_entries(queue).empty());
+}
+
+TEST_CASE("two drains of one queue at once: each entry is sent, none is refused", "[backlog]") {
+    MemoryStore queue("queue"), dest("dest");
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 1);
+    add_to_backlog(queue, history(3, "2\t0/3000000\tthree\n"), 2);
+    add_to_backlog(queue, history(4, "3\t0/4000000\tfour\n"), 3);
+    const auto entries = backlog_entries(queue);
+    // While this drain sends the first entry, the other one sends the second and removes it,
+    // and has sent the third but not yet removed it.
+    bool raced = false;
+    dest.before_put = [&](std::string_view name) {
+        if (raced || name != "00000002.history.zst") return;
+        raced = true;
+        for (const auto& entry : {entries[1], entries[2]}) {
+            const PreparedWal wal = *read_backlog_entry(queue, entry);
+            const std::span<const std::uint8_t> parts[] = {wal.file.meta_frame, wal.file.payload};
+            dest.put(std::string(wal.name.archive_file_name()), parts);
+        }
+        queue.remove(entries[1]);
+    };
+    DrainResult r = drain_backlog(queue, dest);
+    CHECK(r.sent == 2);   // the first, and the third (found identical, removed here)
+    CHECK(r.taken == 1);  // the second, gone before it was read
+    CHECK(r.left == 0);
+    CHECK(r.refused.empty());
+    CHECK_FALSE(r.failure);
+    CHECK(backlog_entries(queue).empty());
+    CHECK(dest.files.size() == 3);
 }
 
 TEST_CASE("drain keeps a conflicting entry, reports it and goes on", "[backlog]") {
