@@ -147,9 +147,12 @@ void report_drain(const DestinationRun& run, bool verbose) {
     if (run.spool_error) warn("backlog of \"" + name + "\": " + run.spool_error->what());
     if (!run.drain) return;
     for (const Error& e : run.drain->refused) warn("\"" + name + "\": " + e.what());
-    if (verbose && (run.drain->sent > 0 || run.drain->left > 0)) {
-        std::fprintf(stderr, "%s: backlog of \"%s\": %d sent, %d left\n", kTool.data(),
-                     name.c_str(), run.drain->sent, run.drain->left);
+    if (verbose && (run.drain->sent > 0 || run.drain->left > 0 || run.drain->taken > 0)) {
+        std::string taken = run.drain->taken > 0 ? ", " + std::to_string(run.drain->taken) +
+                                                       " sent by another drain meanwhile"
+                                                 : "";
+        std::fprintf(stderr, "%s: backlog of \"%s\": %d sent, %d left%s\n", kTool.data(),
+                     name.c_str(), run.drain->sent, run.drain->left, taken.c_str());
     }
 }
 
