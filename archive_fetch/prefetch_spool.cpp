@@ -72,6 +72,16 @@ std::string read_small(const std::string& path) {
     return text;
 }
 
+// Writes `text` to "<dir>/<name>" durably and whole or not at all: a temporary file, synced,
+// renamed, and the directory synced.
+void write_small_file(const std::string& dir, const std::string& name, std::string_view text) {
+    TempFile temp(dir + "/." + name);
+    temp.write(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    temp.sync();
+    temp.commit(dir + "/" + name);
+    fsync_dir(dir);
+}
+
 // Copies the open file `fd` (`from`, for messages) to `target` through a temporary file next to it.
 void copy_to(int fd, const std::string& from, const std::string& target) {
     TempFile temp(target);
@@ -197,12 +207,8 @@ RestoreOutcome PrefetchSpool::store_from(Store& source, const WalName& name) {
     // Read after the rename, which changes the ctime: the identity a call will find.
     std::optional<FileIdentity> id = identity_of(final_path);
     if (!id) throw_io("cannot stat", final_path, errno);
-    std::string record = format_identity(*id) + "\n";
-    TempFile ok(dir_ + "/." + name.wal_file_name() + std::string(kOkSuffix));
-    ok.write(std::span(reinterpret_cast<const std::uint8_t*>(record.data()), record.size()));
-    ok.sync();
-    ok.commit(ok_path(name));
-    fsync_dir(dir_);
+    write_small_file(dir_, name.wal_file_name() + std::string(kOkSuffix),
+                     format_identity(*id) + "\n");
     return RestoreOutcome::kRestored;
 }
 
@@ -242,12 +248,7 @@ void PrefetchSpool::note_damage(const DamageNote& note, std::size_t source_index
             std::find(notes.begin(), notes.end(), name) == notes.end()) {
             return;
         }
-        std::string text = format_damage_note(note);
-        TempFile temp(dir_ + "/." + name);
-        temp.write(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-        temp.sync();
-        temp.commit(dir_ + "/" + name);
-        fsync_dir(dir_);
+        write_small_file(dir_, name, format_damage_note(note));
     } catch (...) {
         // Only the note is lost: the calls still refuse the copy whenever they meet it.
     }
