@@ -25,10 +25,13 @@ std::vector<std::uint8_t> bytes(std::string_view text) {
 
 // A wire-format key blob: u32 length + type name + `rest`.
 std::vector<std::uint8_t> blob(std::string_view type, std::string_view rest) {
-    std::vector<std::uint8_t> out = {0, 0, 0, static_cast<std::uint8_t>(type.size())};
-    out.insert(out.end(), type.begin(), type.end());
-    out.insert(out.end(), rest.begin(), rest.end());
-    return out;
+    // Joined as a string: GCC 12 at -O3 reports a false -Warray-bounds for vector::insert after
+    // a 4-byte initializer list.
+    std::string out(3, '\0');
+    out += static_cast<char>(type.size());
+    out += type;
+    out += rest;
+    return bytes(out);
 }
 
 }  // namespace
@@ -55,7 +58,7 @@ TEST_CASE("base64 and SHA256 fingerprints are written as OpenSSH writes them", "
     CHECK(fp == "SHA256:AAgQGCAoMDhASFBYYGhweICIkJigqLC4wMjQ2ODo8Pg");
 }
 
-TEST_CASE("key type names come from the key blob; malformed blobs give none", "[sftp]") {
+TEST_CASE("key type names come from the key blob and malformed blobs give none", "[sftp]") {
     CHECK(key_type_name(blob("ssh-ed25519", "key")) == "ssh-ed25519");
     CHECK(key_type_name(blob("ecdsa-sha2-nistp256", "")) == "ecdsa-sha2-nistp256");
     CHECK(key_type_name({}) == "");

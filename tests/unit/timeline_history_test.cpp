@@ -62,7 +62,7 @@ TEST_CASE("timeline 1 has no history: one open range from 0/0", "[timeline_histo
     CHECK(h.place_segment(2, 3, k16MiB) == SegmentPlacement::kUnrelated);
 }
 
-TEST_CASE("a real-looking history gives the path with [begin, end) ranges", "[timeline_history]") {
+TEST_CASE("a real-looking history gives the path with half-open ranges", "[timeline_history]") {
     TimelineHistory two = TimelineHistory::parse(2, "1\t0/3000158\tno recovery target specified\n");
     CHECK(two.target() == 2);
     REQUIRE(two.path().size() == 2);
