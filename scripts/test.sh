@@ -10,13 +10,13 @@ jobs=$(nproc)
 bash scripts/install-deps.sh
 
 echo "== release build"
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWALFERRY_WERROR=ON
 cmake --build build/release -j"$jobs"
 ctest --test-dir build/release --output-on-failure
 
 echo "== ASan+UBSan build (clang, with the fuzz targets)"
 CC=clang CXX=clang++ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DWALFERRY_SANITIZE=ON -DWALFERRY_FUZZ=ON
+  -DWALFERRY_SANITIZE=ON -DWALFERRY_FUZZ=ON -DWALFERRY_WERROR=ON
 cmake --build build/asan -j"$jobs"
 # The soak tests (pgbench cycle, failover cycle, kill -9 trials, the 900-archive differential against
 # pg_archivecleanup, the two-standby cleanup cycle: PostgreSQL- or shell-bound) ran above; here
