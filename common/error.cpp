@@ -34,11 +34,19 @@ constexpr Entry kCatalogue[] = {
     {ErrorCode::kInvalidState, "invalid state", 4},
 };
 
-const Entry& lookup(ErrorCode code) noexcept {
+const Entry& entry_of(ErrorCode code) noexcept {
     for (const auto& e : kCatalogue) {
         if (e.code == code) return e;
     }
-    return kCatalogue[std::size(kCatalogue) - 1];
+    return kCatalogue[0];  // not reached for the code below: kInternal is in the table
+}
+
+// A code outside the catalogue can only come from a bug (a cast, a newer enum than this table):
+// it is reported as what it is, an internal error, never as some other category.
+const Entry& lookup(ErrorCode code) noexcept {
+    const auto raw = static_cast<int>(code);
+    if (raw < 1 || raw > static_cast<int>(kLastErrorCode)) return entry_of(ErrorCode::kInternal);
+    return entry_of(code);
 }
 
 }  // namespace

@@ -184,10 +184,10 @@ bool publish_no_replace(int dirfd, TempFile& temp, const std::string& name,
     err = errno;
     if (err == EEXIST) return false;
     if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP) {
-        throw Error(ErrorCode::kIo, "cannot publish \"" + path +
-                                        "\" safely: the file system supports neither link() nor "
-                                        "renameat2(RENAME_NOREPLACE), so an existing file could be "
-                                        "replaced");
+        throw Error(ErrorCode::kUnsupported,
+                    "cannot publish \"" + path +
+                        "\" safely: the file system supports neither link() nor "
+                        "renameat2(RENAME_NOREPLACE), so an existing file could be replaced");
     }
     throw_io("cannot rename temporary file to", path, err);
 }

@@ -81,6 +81,11 @@ Location parse_location(std::string_view text, std::string_view cwd) {
         loc.host = authority;
         return loc;
     }
+    if (text.starts_with("s3://")) {
+        throw Error(ErrorCode::kUnsupported, "archive location \"" + escape_bytes(text, 200) +
+                                                 "\": s3:// is not supported by this version of "
+                                                 "walferry (use file:// or sftp://)");
+    }
     if (text.find("://") != std::string_view::npos) bad(text, "unknown scheme (use file:// or sftp://)");
     if (text.front() == '/') {
         loc.path = clean_path(text, text);

@@ -152,9 +152,9 @@ bool SftpStore::put(std::string_view name_view, ByteParts parts) {
     }
     if (libssh2_sftp_fsync(file.get()) != 0) {
         if (ssh.sftp_status() == LIBSSH2_FX_OP_UNSUPPORTED) {
-            throw Error(ErrorCode::kIo, "cannot store \"" + url_of(name) +
-                                            "\" durably: the server does not support "
-                                            "fsync@openssh.com");
+            throw Error(ErrorCode::kUnsupported, "cannot store \"" + url_of(name) +
+                                                     "\" durably: the server does not support "
+                                                     "fsync@openssh.com");
         }
         ssh.fail("cannot fsync", temp_url);
     }

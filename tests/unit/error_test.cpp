@@ -16,6 +16,14 @@ TEST_CASE("every error maps to an archive_command-safe exit status", "[error]") 
     CHECK(error_tag(ErrorCode::kConflict) == "WF008");
 }
 
+TEST_CASE("a code outside the catalogue is reported as internal", "[error]") {
+    const auto unknown = static_cast<ErrorCode>(static_cast<int>(kLastErrorCode) + 1);
+    CHECK(exit_code(unknown) == exit_code(ErrorCode::kInternal));
+    CHECK(exit_code(unknown) == 11);
+    CHECK(error_name(unknown) == "internal");
+    CHECK(exit_code(static_cast<ErrorCode>(0)) == 11);
+}
+
 TEST_CASE("fetch stops targeted recovery on anything but not-found", "[error]") {
     CHECK(fetch_exit_code(ErrorCode::kNotFound, true) == 1);
     CHECK(fetch_exit_code(ErrorCode::kChecksumMismatch, false) == 1);

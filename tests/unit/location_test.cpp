@@ -56,3 +56,14 @@ TEST_CASE("bad locations are refused with the reason", "[location]") {
     CHECK_THAT(config_error("sftp://u@h:22x/x"), Catch::Contains("port"));
     CHECK_THAT(config_error(std::string_view("/a\0b", 4)), Catch::Contains("NUL"));
 }
+
+TEST_CASE("an s3 location is unsupported by this version not malformed", "[location]") {
+    try {
+        parse_location("s3://bucket/prefix", "/pgdata");
+        FAIL("s3:// was accepted");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::kUnsupported);
+        CHECK(exit_code(e.code()) == 10);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("s3:// is not supported"));
+    }
+}
