@@ -16,6 +16,7 @@ declare -A IO_RC=([walferry-push]=8 [walferry-fetch]=8 [walferry-cleanup]=1)
 ENOSPC_TEXT="No space left on device"
 
 # run_to_full STREAM CMD...: like run, with STREAM (stdout or stderr) sent to /dev/full.
+# shellcheck disable=SC2034 # RC is read by expect_rc
 run_to_full() {
     local stream=$1
     shift
@@ -139,19 +140,22 @@ if [[ -x $BIN_DIR/walferry-cleanup ]]; then
     expect_rc 1 "walferry-cleanup -n >/dev/full"
     expect_stderr_lines 1 "walferry-cleanup -n >/dev/full"
     expect_stderr_has "walferry-cleanup: error: cannot write to stdout: $ENOSPC_TEXT" "-n"
-    [[ $(ls "$WORK/carchive" | wc -l) == 300 ]] || fail "walferry-cleanup -n removed files"
+    left=("$WORK/carchive"/*)
+    [[ ${#left[@]} == 300 ]] || fail "walferry-cleanup -n removed files"
     pass
     run_to_full stderr "$BIN_DIR/walferry-cleanup" -d "$WORK/carchive" "$cut"
     expect_rc 1 "walferry-cleanup -d 2>/dev/full"
     expect_stdout_empty "walferry-cleanup -d 2>/dev/full"
     # It stops at the first removal it cannot report, before doing it.
-    [[ $(ls "$WORK/carchive" | wc -l) == 300 ]] ||
+    left=("$WORK/carchive"/*)
+    [[ ${#left[@]} == 300 ]] ||
         fail "walferry-cleanup -d 2>/dev/full removed files it could not report"
     pass
     run "$BIN_DIR/walferry-cleanup" -d "$WORK/carchive" "$cut"
     expect_rc 0 "walferry-cleanup -d"
     expect_stderr_lines 300 "walferry-cleanup -d: 299 removals and the summary"
-    [[ $(ls "$WORK/carchive") == "$cut" ]] || fail "walferry-cleanup -d left the wrong files"
+    left=("$WORK/carchive"/*)
+    [[ ${left[*]} == "$WORK/carchive/$cut" ]] || fail "walferry-cleanup -d left the wrong files"
     pass
 else
     note "walferry-cleanup is not built: skipped"
