@@ -167,9 +167,18 @@ int run_cleanup(const CleanupOptionsCli& options) {
     for (const auto& [name, cut] : updates) cutoffs.push_back(CleanupCutoff{name, cut});
     if (cutoffs.empty()) throw Error(ErrorCode::kInternal, "no cutoff to clean up to");
 
-    std::set<std::uint32_t> timelines;
-    for (const CleanupCutoff& c : cutoffs) timelines.insert(c.name.tli);
-    CleanupRules rules(load_histories(store, entries, timelines), cutoffs, seg_size,
+    // The cutoffs' histories place every file. With --prune-diverged the newer timelines' too:
+    // what a kept newer timeline reads of its ancestors is kept with it.
+    std::set<std::uint32_t> archive_timelines;
+    for (const ArchiveEntry& e : entries) {
+        if (e.is_wal) archive_timelines.insert(e.name.tli);
+    }
+    std::set<std::uint32_t> wanted;
+    for (const CleanupCutoff& c : cutoffs) wanted.insert(c.name.tli);
+    if (options.prune_diverged) {
+        wanted.insert(archive_timelines.upper_bound(*wanted.begin()), archive_timelines.end());
+    }
+    CleanupRules rules(load_histories(store, entries, wanted), archive_timelines, cutoffs, seg_size,
                        CleanupOptions{options.prune_diverged, options.clean_backup_history});
 
     CleanupReport report(store, options.dry_run, options.debug);

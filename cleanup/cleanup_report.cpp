@@ -1,10 +1,21 @@
 #include "cleanup_report.h"
 
+#include <cerrno>
 #include <cstdio>
+
+#include "error.h"
 
 namespace walferry {
 
 namespace {
+
+// -d's report goes to stderr, which stdio does not buffer: a write that failed is an error at
+// once, before the next removal (a script reading the report must not lose what was removed).
+// stdout (-n) is checked when the tool exits (tool_main.h).
+void check_report_write(int written, std::FILE* out) {
+    if (written >= 0 || out != stderr) return;
+    throw Error(ErrorCode::kIo, "cannot write the -d report to stderr: " + errno_text(errno));
+}
 
 std::string human_bytes(std::uint64_t bytes) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -31,8 +42,9 @@ void CleanupReport::note(const std::string& stored, const CleanupDecision& decis
         std::printf("%s %s: %s\n", decision.remove ? "remove" : "keep", stored.c_str(),
                     decision.reason.c_str());
     } else if (decision.remove) {
-        std::fprintf(stderr, "walferry-cleanup: removing file \"%s\": %s\n", stored.c_str(),
-                     decision.reason.c_str());
+        check_report_write(std::fprintf(stderr, "walferry-cleanup: removing file \"%s\": %s\n",
+                                        stored.c_str(), decision.reason.c_str()),
+                           stderr);
     }
 }
 
@@ -54,12 +66,13 @@ void CleanupReport::finish() {
                   key.second + ": " + std::to_string(t.files) + " (" + human_bytes(t.bytes) + ")";
     }
     std::FILE* out = dry_run_ ? stdout : stderr;
-    std::fprintf(out, "%s%s %llu files (%s), kept %llu files (%s)%s%s\n",
-                 dry_run_ ? "summary (dry run): " : "walferry-cleanup: summary: ",
-                 dry_run_ ? "would remove" : "removed",
-                 static_cast<unsigned long long>(removed.files), human_bytes(removed.bytes).c_str(),
-                 static_cast<unsigned long long>(kept.files), human_bytes(kept.bytes).c_str(),
-                 detail.empty() ? "" : " — ", detail.c_str());
+    int written = std::fprintf(
+        out, "%s%s %llu files (%s), kept %llu files (%s)%s%s\n",
+        dry_run_ ? "summary (dry run): " : "walferry-cleanup: summary: ",
+        dry_run_ ? "would remove" : "removed", static_cast<unsigned long long>(removed.files),
+        human_bytes(removed.bytes).c_str(), static_cast<unsigned long long>(kept.files),
+        human_bytes(kept.bytes).c_str(), detail.empty() ? "" : " — ", detail.c_str());
+    check_report_write(written, out);
 }
 
 }  // namespace walferry

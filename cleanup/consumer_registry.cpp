@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "escape.h"
+#include "fd_io.h"
 #include "unique_fd.h"
 
 namespace walferry {
@@ -26,6 +27,15 @@ void make_dir(const std::string& path) {
 void sync_dir(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd || ::fsync(fd.get()) != 0) throw_io("cannot fsync", path, errno);
+}
+
+bool valid_consumer_name(std::string_view name) {
+    bool ok = !name.empty() && name.size() <= 64 && name.front() != '.';
+    for (char c : name) {
+        ok = ok && ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                    c == '_' || c == '-' || c == '.');
+    }
+    return ok;
 }
 
 constexpr std::size_t kMaxRecordBytes = 65536;
@@ -59,6 +69,51 @@ ConsumerRecord parse_record(const std::string& name, const std::string& path,
     }
     return r;
 }
+
+// A temp record whose final name is missing: its writer stopped after removing the old record
+// (SFTP cannot replace in one step) or before its first rename. Complete (it parses), it is the
+// record; incomplete, it can only be an unfinished first one, and is skipped. Nothing else is:
+// a read that fails (permission denied, a dropped connection) is an error, since that temp may
+// be the only record of its consumer and cleanup never decides on partial knowledge.
+std::optional<ConsumerRecord> load_temp_record(ConsumerStore& store, const std::string& entry,
+                                               const std::set<std::string>& present) {
+    const std::string name = entry.size() > 1 + kTempSuffix.size() && entry.ends_with(kTempSuffix)
+                                 ? entry.substr(1, entry.size() - 1 - kTempSuffix.size())
+                                 : std::string();
+    if (name.empty() || present.count(name) || !valid_consumer_name(name)) return std::nullopt;
+    if (std::optional<std::string> text = store.read(entry, kMaxRecordBytes)) {
+        try {
+            return parse_record(name, store.where(entry), *text);
+        } catch (const Error& err) {
+            if (err.code() != ErrorCode::kInvalidState) throw;
+            return std::nullopt;  // incomplete
+        }
+    }
+    // Renamed to its final name meanwhile by a writer of the other kind (local and SFTP cleanups
+    // do not share a lock): that record, then.
+    std::optional<std::string> text = store.read(name, kMaxRecordBytes);
+    if (!text) {
+        throw Error(ErrorCode::kInvalidState,
+                    "\"" + store.where(entry) + "\" vanished while being read");
+    }
+    return parse_record(name, store.where(name), *text);
+}
+
+// Removes a temp file when a write of it fails half-way.
+class UnlinkUnlessKept {
+  public:
+    explicit UnlinkUnlessKept(const std::string& path) : path_(path) {}
+    UnlinkUnlessKept(const UnlinkUnlessKept&) = delete;
+    UnlinkUnlessKept& operator=(const UnlinkUnlessKept&) = delete;
+    ~UnlinkUnlessKept() {
+        if (!kept_) ::unlink(path_.c_str());
+    }
+    void keep() { kept_ = true; }
+
+  private:
+    const std::string& path_;
+    bool kept_ = false;
+};
 
 // Records as files in <archive>/.walferry-cleanup/consumers, the lock a flock() on
 // <archive>/.walferry-cleanup/lock.
@@ -120,16 +175,15 @@ class LocalConsumerStore final : public ConsumerStore {
                  const std::string& text) override {
         const std::string temp = where(temp_name);
         const std::string path = where(name);
-        {
-            UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
-            if (!fd) throw_io("cannot create", temp, errno);
-            if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-                throw_io("cannot write", temp, errno);
-            }
-            if (::fsync(fd.get()) != 0) throw_io("cannot fsync", temp, errno);
-        }
+        UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+        if (!fd) throw_io("cannot create", temp, errno);
+        UnlinkUnlessKept unlink_temp(temp);  // nothing half-written is left behind
+        write_all(fd.get(), text, temp);
+        if (::fsync(fd.get()) != 0) throw_io("cannot fsync", temp, errno);
+        if (::close(fd.release()) != 0) throw_io("cannot write", temp, errno);
         // Replacing is the point here (a consumer moves its cutoff); the lock orders writers.
         if (::rename(temp.c_str(), path.c_str()) != 0) throw_io("cannot rename to", path, errno);
+        unlink_temp.keep();
         sync_dir(dir_);
     }
 
@@ -153,12 +207,7 @@ class LocalConsumerStore final : public ConsumerStore {
 }  // namespace
 
 void check_consumer_name(std::string_view name) {
-    bool ok = !name.empty() && name.size() <= 64 && name.front() != '.';
-    for (char c : name) {
-        ok = ok && ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                    c == '_' || c == '-' || c == '.');
-    }
-    if (!ok) {
+    if (!valid_consumer_name(name)) {
         throw Error(ErrorCode::kUsage, "invalid consumer name \"" + escape_bytes(name, 80) +
                                            "\": use 1 to 64 letters, digits, '_', '-' or '.', "
                                            "not starting with '.'");
@@ -182,20 +231,8 @@ std::vector<ConsumerRecord> ConsumerRegistry::load() const {
     std::vector<ConsumerRecord> out;
     for (const std::string& entry : entries) {
         if (entry.front() == '.') {
-            // A temp record whose final name is missing: its writer stopped after removing the
-            // old record (SFTP cannot replace in one step) or before its first rename. Complete
-            // (it parses), it is the record; incomplete, it can only be an unfinished first one.
-            const std::string name =
-                entry.size() > 1 + kTempSuffix.size() && entry.ends_with(kTempSuffix)
-                    ? entry.substr(1, entry.size() - 1 - kTempSuffix.size())
-                    : std::string();
-            if (name.empty() || present.count(name)) continue;
-            try {
-                check_consumer_name(name);
-                if (std::optional<std::string> text = store_->read(entry, kMaxRecordBytes)) {
-                    out.push_back(parse_record(name, store_->where(entry), *text));
-                }
-            } catch (const Error&) {
+            if (std::optional<ConsumerRecord> r = load_temp_record(*store_, entry, present)) {
+                out.push_back(std::move(*r));
             }
             continue;
         }

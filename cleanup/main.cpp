@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
     app.add_option("--lock-wait", o.lock_wait_s,
                    "SFTP archives: seconds to wait for another cleanup's lock (default 60)")
         ->check(CLI::Range(0, 86400));
-    if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
+    if (int status = parse_command_line(app, argc, argv, cleanup_exit_code); status >= 0) {
+        return status;
+    }
     return run_tool(kTool, [&] { return run_cleanup(o); }, cleanup_exit_code);
 }

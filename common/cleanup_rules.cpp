@@ -42,18 +42,50 @@ WalName parse_cutoff_name(std::string_view text) {
 }
 
 CleanupRules::CleanupRules(const std::map<std::uint32_t, TimelineHistory>& histories,
+                           const std::set<std::uint32_t>& timelines,
                            std::vector<CleanupCutoff> cutoffs, std::uint64_t seg_size,
                            CleanupOptions options)
     : seg_size_(seg_size), options_(options) {
     check_segment_size(seg_size);
     if (cutoffs.empty()) throw Error(ErrorCode::kInternal, "cleanup without a cutoff");
+    std::set<std::uint32_t> all = timelines;
+    for (const auto& [tli, history] : histories) all.insert(tli);
+    auto history_of = [&](std::uint32_t tli) -> std::optional<TimelineHistory> {
+        if (tli == 1) return TimelineHistory();
+        if (auto it = histories.find(tli); it != histories.end()) return it->second;
+        return std::nullopt;
+    };
     for (CleanupCutoff& c : cutoffs) {
-        View view{std::move(c), std::nullopt};
-        std::uint32_t tli = view.cutoff.name.tli;
-        if (tli == 1) view.path = TimelineHistory();
-        else if (auto it = histories.find(tli); it != histories.end()) view.path = it->second;
+        const std::uint32_t tli = c.name.tli;
+        View view{std::move(c), history_of(tli), {}};
+        for (auto it = all.upper_bound(tli); it != all.end(); ++it) {
+            view.newer.push_back(Newer{*it, history_of(*it)});
+        }
         views_.push_back(std::move(view));
     }
+}
+
+// A kept newer timeline keeps what it reads of its ancestors: `file`, off the cutoff's path and
+// above the cutoff, is not pruned if it is on a newer timeline's path, or if a newer timeline's
+// path cannot be known.
+std::optional<CleanupDecision> CleanupRules::kept_for_newer(const View& view, const WalName& file,
+                                                            const std::string& detail) const {
+    for (const Newer& newer : view.newer) {
+        const std::string t = std::to_string(newer.tli);
+        if (!newer.history) {
+            return make(false, "timeline history missing",
+                        history_name(newer.tli).wal_file_name() + " is not in the archive: " +
+                            "cannot know what newer timeline " + t + " reads of timeline " +
+                            std::to_string(file.tli) + " (kept, also with --prune-diverged)");
+        }
+        if (newer.history->place_segment(file.tli, file.segno(seg_size_), seg_size_) ==
+            SegmentPlacement::kOnPath) {
+            return make(false, "ancestry of a newer timeline",
+                        detail + ", above cutoff, on the path to newer timeline " + t +
+                            " (kept with it, also with --prune-diverged)");
+        }
+    }
+    return std::nullopt;
 }
 
 CleanupDecision CleanupRules::decide_for(const View& view, const WalName& file) const {
@@ -77,19 +109,20 @@ CleanupDecision CleanupRules::decide_for(const View& view, const WalName& file) 
     }
     SegmentPlacement placement = SegmentPlacement::kOnPath;
     if (view.path) placement = view.path->place_segment(file.tli, file.segno(seg_size_), seg_size_);
-    switch (placement) {
-        case SegmentPlacement::kOnPath:
-            return below ? make(true, "before cutoff on path")
-                         : make(false, "at or after cutoff on path");
-        case SegmentPlacement::kDiverged:
-            return off_path(below, options_.prune_diverged, "diverged",
-                            "diverged after " + format_lsn(*view.path->range_of(file.tli)->end));
-        case SegmentPlacement::kUnrelated:
-            break;
+    if (placement == SegmentPlacement::kOnPath) {
+        return below ? make(true, "before cutoff on path")
+                     : make(false, "at or after cutoff on path");
     }
-    return off_path(below, options_.prune_diverged, "abandoned timeline",
-                    "timeline " + std::to_string(file.tli) + " is not on the path to timeline " +
-                        std::to_string(cut.tli));
+    const bool diverged = placement == SegmentPlacement::kDiverged;
+    const std::string kind = diverged ? "diverged" : "abandoned timeline";
+    const std::string detail =
+        diverged ? "diverged after " + format_lsn(*view.path->range_of(file.tli)->end)
+                 : "timeline " + std::to_string(file.tli) + " is not on the path to timeline " +
+                       std::to_string(cut.tli);
+    if (!below && options_.prune_diverged) {
+        if (std::optional<CleanupDecision> kept = kept_for_newer(view, file, detail)) return *kept;
+    }
+    return off_path(below, options_.prune_diverged, kind, detail);
 }
 
 CleanupDecision CleanupRules::decide(const WalName& file) const {

@@ -7,7 +7,10 @@
 //   diverged     segment of an ancestor starting at or after its switch point (recovery along c
 //                never reads it): removed if before n, or always with prune_diverged
 //   abandoned    timeline below c that is not on Path(c): like diverged
-//   newer        timeline above c: kept (another server may follow it)
+//   newer        timeline above c: kept (another server may follow it), and with it what it reads
+//                of its own ancestors: a diverged or abandoned segment above n that is on the
+//                path of a newer timeline t (before t's switch points) is kept also with
+//                prune_diverged, as is every one when some newer timeline's history is missing
 //   .history     kept; .backup kept unless clean_backup_history and before n
 // With several cutoffs (consumers) a file is removed only if every cutoff's rules remove it.
 #pragma once
@@ -15,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,21 +51,30 @@ struct CleanupDecision {
 
 class CleanupRules {
 public:
-    // `histories` holds the parsed .history files of the archive by timeline (at least those
-    // of every cutoff's timeline above 1; a missing one makes the rules keep what they cannot
-    // place). `cutoffs` must not be empty.
+    // `histories` holds the parsed .history files of the archive by timeline: at least those
+    // of every cutoff's timeline above 1 and, with prune_diverged, of every timeline above the
+    // lowest cutoff's. A missing one makes the rules keep what they cannot place.
+    // `timelines` lists every timeline the archive holds a file of (those of `histories` count
+    // too). `cutoffs` must not be empty.
     CleanupRules(const std::map<std::uint32_t, TimelineHistory>& histories,
-                 std::vector<CleanupCutoff> cutoffs, std::uint64_t seg_size,
-                 CleanupOptions options);
+                 const std::set<std::uint32_t>& timelines, std::vector<CleanupCutoff> cutoffs,
+                 std::uint64_t seg_size, CleanupOptions options);
 
     CleanupDecision decide(const WalName& file) const;
 
 private:
+    struct Newer {
+        std::uint32_t tli = 0;
+        std::optional<TimelineHistory> history;  // nullopt: not in the archive
+    };
     struct View {
         CleanupCutoff cutoff;
         std::optional<TimelineHistory> path;  // nullopt: c's history is not in the archive
+        std::vector<Newer> newer;             // the archive's timelines above c, ascending
     };
     CleanupDecision decide_for(const View& view, const WalName& file) const;
+    std::optional<CleanupDecision> kept_for_newer(const View& view, const WalName& file,
+                                                  const std::string& detail) const;
 
     std::vector<View> views_;
     std::uint64_t seg_size_;

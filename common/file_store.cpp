@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "error.h"
+#include "fd_io.h"
 #include "unique_fd.h"
 
 namespace walferry {
@@ -99,17 +100,6 @@ void remove_stale_temps(int dirfd, const std::string& dir) {
         // Failing to remove litter must not fail the push; ENOENT means another pusher won.
         ::unlinkat(dirfd, entry.d_name, 0);
     });
-}
-
-void write_all(int fd, std::span<const std::uint8_t> bytes, const std::string& path) {
-    while (!bytes.empty()) {
-        ssize_t n = ::write(fd, bytes.data(), bytes.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw_io("cannot write", path, errno);
-        }
-        bytes = bytes.subspan(static_cast<std::size_t>(n));
-    }
 }
 
 // A temp file in the archive directory, unlinked on destruction unless it was consumed.

@@ -1,5 +1,6 @@
 #include "tool_main.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -49,33 +50,23 @@ std::string message_of(const CLI::ParseError& e) {
     return msg;
 }
 
-int usage_error(CLI::App& app, const std::string& message) {
-    print_error(app.get_name(), message);
-    std::fprintf(stderr, "Try \"%s --help\" for more information.\n", app.get_name().c_str());
-    return exit_code(ErrorCode::kUsage);
+// stdout carries what was asked for (--help, --version, walferry-cleanup -n's list): when it
+// could not be written, the run failed however the rest went (a script reading the list would
+// get nothing). stdio buffers it, so the error shows at the latest here, at the final flush.
+int check_stdout(std::string_view tool, int status, const std::function<int(ErrorCode)>& exit_for) {
+    // std::cout writes through to stdout's buffer (sync_with_stdio): one fflush sees both, and
+    // its errno is the one to name (a flush of std::cout first would eat it).
+    errno = 0;
+    const bool flushed = std::fflush(stdout) == 0;
+    const int err = errno;
+    std::cout.flush();
+    if (flushed && !std::ferror(stdout) && std::cout.good()) return status;
+    print_error(tool, "cannot write to stdout: " +
+                          (!flushed && err != 0 ? errno_text(err) : "an earlier write failed"));
+    return status != 0 ? status : exit_for(ErrorCode::kIo);
 }
 
-}  // namespace
-
-int parse_command_line(CLI::App& app, int argc, char** argv) {
-    try {
-        app.parse(argc, argv);
-        return -1;
-    } catch (const CLI::CallForHelp&) {
-        std::cout << app.help();
-        return 0;
-    } catch (const CLI::CallForVersion& e) {
-        std::cout << e.what() << "\n";
-        return 0;
-    } catch (const CLI::ParseError& e) {
-        if (std::optional<std::string> bad = unknown_option(app, argc, argv)) {
-            return usage_error(app, "unrecognized option \"" + *bad + "\"");
-        }
-        return usage_error(app, message_of(e));
-    }
-}
-
-int run_tool(std::string_view tool, const std::function<int()>& body,
+int run_body(std::string_view tool, const std::function<int()>& body,
              const std::function<int(ErrorCode)>& exit_for) {
     try {
         return body();
@@ -93,6 +84,38 @@ int run_tool(std::string_view tool, const std::function<int()>& body,
         print_error(tool, std::string("internal error: ") + e.what());
         return exit_for(ErrorCode::kInternal);
     }
+}
+
+int usage_error(CLI::App& app, const std::string& message) {
+    print_error(app.get_name(), message);
+    std::fprintf(stderr, "Try \"%s --help\" for more information.\n", app.get_name().c_str());
+    return exit_code(ErrorCode::kUsage);
+}
+
+}  // namespace
+
+int parse_command_line(CLI::App& app, int argc, char** argv,
+                       const std::function<int(ErrorCode)>& exit_for) {
+    try {
+        app.parse(argc, argv);
+        return -1;
+    } catch (const CLI::CallForHelp&) {
+        std::cout << app.help();
+        return check_stdout(app.get_name(), 0, exit_for);
+    } catch (const CLI::CallForVersion& e) {
+        std::cout << e.what() << "\n";
+        return check_stdout(app.get_name(), 0, exit_for);
+    } catch (const CLI::ParseError& e) {
+        if (std::optional<std::string> bad = unknown_option(app, argc, argv)) {
+            return usage_error(app, "unrecognized option \"" + *bad + "\"");
+        }
+        return usage_error(app, message_of(e));
+    }
+}
+
+int run_tool(std::string_view tool, const std::function<int()>& body,
+             const std::function<int(ErrorCode)>& exit_for) {
+    return check_stdout(tool, run_body(tool, body, exit_for), exit_for);
 }
 
 void add_version_flag(CLI::App& app, std::string_view tool) {

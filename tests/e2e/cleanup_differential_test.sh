@@ -11,8 +11,9 @@
 #    keeps must be explained by walferry's -n reason as one of the documented rules (newer
 #    timeline kept, timeline history missing, diverged/abandoned pruned by --prune-diverged).
 #    Independently of walferry's words, every segment that recovery along the cutoff's
-#    timeline reads at or after the cutoff must survive, and -n must announce exactly what a
-#    real run removes.
+#    timeline reads at or after the cutoff must survive, and so must every one that recovery
+#    along a newer (kept) timeline reads there, also with --prune-diverged; -n must announce
+#    exactly what a real run removes.
 #
 # WALFERRY_CLEANUP_SEED=N replays one run; the seed is printed first.
 set -euo pipefail
@@ -313,21 +314,32 @@ check_multi() {
             fail "$what: $f $pg by pg_archivecleanup, $wf by walferry-cleanup, which says \"$why\": no documented rule explains it (archive kept in $WORK/failed-archive)"
         fi
     done
-    # What recovery along CT reads from CS on: the newest timeline of its path begun by then.
+    # What recovery along CT reads from CS on; and, since a newer timeline is kept with what it
+    # reads of its ancestors, what recovery along each newer timeline reads from CS on.
     if ((HAS_HISTORY[CT])); then
-        local path=() t=$CT s max=0
-        while ((t > 0)); do path+=("$t"); t=${PARENT[t]}; done
-        for t in "${!ENDSEG[@]}"; do ((ENDSEG[t] > max)) && max=${ENDSEG[t]}; done
-        for ((s = CS; s <= max; s++)); do
-            for t in "${path[@]}"; do ((s >= BEGINSEG[t])) && break; done
-            seg_name "$t" "$s" "$SPL"
-            for f in "$N" "$N$EXT"; do
-                [[ -e $DIR/$f && -z ${in_wf[$f]:-} ]] && fail "$what: $f removed, recovery along timeline $CT reads it"
-            done
-        done
-        count[needed segments checked]=$((${count[needed segments checked]:-0} + max - CS + 1))
+        check_reads "$what" "$CT" "timeline $CT (the cutoff's)" "needed segments checked"
     fi
+    local nt
+    for ((nt = CT + 1; nt <= NT; nt++)); do
+        check_reads "$what" "$nt" "newer timeline $nt" "newer timelines' segments checked"
+    done
     pass
+}
+
+# check_reads WHAT TLI WHOSE COUNTER: every archived segment that recovery along TLI reads from
+# CS on (the newest timeline of its path begun by then) survived walferry-cleanup (in_wf).
+check_reads() {
+    local what=$1 t=$2 whose=$3 counter=$4 path=() s max=0
+    while ((t > 0)); do path+=("$t"); t=${PARENT[t]}; done
+    for t in "${!ENDSEG[@]}"; do ((ENDSEG[t] > max)) && max=${ENDSEG[t]}; done
+    for ((s = CS; s <= max; s++)); do
+        for t in "${path[@]}"; do ((s >= BEGINSEG[t])) && break; done
+        seg_name "$t" "$s" "$SPL"
+        for f in "$N" "$N$EXT"; do
+            [[ -e $DIR/$f && -z ${in_wf[$f]:-} ]] && fail "$what: $f removed, recovery along $whose reads it (-n: ${said[$f]:-})"
+        done
+    done
+    count[$counter]=$((${count[$counter]:-0} + max - CS + 1))
 }
 
 multi_runs=0 multi_pruned_runs=0
@@ -360,10 +372,38 @@ for ((a = 0; a < MULTI_ARCHIVES; a++)); do
     done
 done
 note "timelines: $multi_runs runs on $MULTI_ARCHIVES archives ($multi_pruned_runs with --prune-diverged)"
-for k in "same" "newer timeline kept" "history missing, kept" "diverged pruned" "abandoned pruned" "needed segments checked"; do
+for k in "same" "newer timeline kept" "history missing, kept" "diverged pruned" "abandoned pruned" "needed segments checked" "newer timelines' segments checked"; do
     note "  $k: ${count[$k]:-0}"
 done
 for k in "newer timeline kept" "diverged pruned"; do
     ((${count[$k]:-0} > 0)) || fail "no run exercised \"$k\": the generator lost its reach"
+done
+
+# ---------------------------------------------------------------------------------------------
+# 3. issue 10's case, which the generator seldom builds: timeline 4 branched from 1 (in segment
+#    A) after the cutoff's timeline 2 did (in segment 5). --prune-diverged keeps the timeline-1
+#    segments 7..A that recovery along timeline 4 reads, and removes those after A.
+note "a newer sibling's ancestry survives --prune-diverged"
+DIR=$WORK/s TARGETS=("$DIR") EXT="" SPL=256
+rm -rf "$DIR"; mkdir "$DIR"
+write_info 16777216
+for ((s = 3; s <= 16; s++)); do seg_name 1 "$s" "$SPL"; emit "$N"; done
+for ((s = 5; s <= 9; s++)); do seg_name 2 "$s" "$SPL"; emit "$N"; done
+for ((s = 10; s <= 12; s++)); do seg_name 4 "$s" "$SPL"; emit "$N"; done
+emit 00000002.history $'1\t0/5000060\tno recovery target specified\n'
+emit 00000004.history $'1\t0/A000028\tno recovery target specified\n'
+run "$CLEANUP" -n --prune-diverged "$DIR" 000000020000000000000007
+[[ $RC == 0 ]] || fail "newer sibling, -n: exit $RC"
+expect_stdout_has "keep 00000001000000000000000A: diverged after 0/5000060, above cutoff, on the path to newer timeline 4"
+run "$CLEANUP" --prune-diverged "$DIR" 000000020000000000000007
+[[ $RC == 0 ]] || fail "newer sibling: exit $RC"
+for ((s = 3; s <= 16; s++)); do
+    seg_name 1 "$s" "$SPL"
+    if ((s >= 7 && s <= 10)); then
+        [[ -e $DIR/$N ]] || fail "newer sibling: $N removed, recovery along timeline 4 reads it"
+    else
+        [[ ! -e $DIR/$N ]] || fail "newer sibling: $N kept, nothing reads it"
+    fi
+    pass
 done
 fault_done

@@ -11,6 +11,25 @@ version=$(sed -nE 's/^project\(walferry VERSION ([0-9.]+).*/\1/p' "$FAULT_REPO/C
 seg=$(make_segment --segno 1)
 mkdir "$WORK/archive"
 
+# Exit status for an I/O error (kIo): walferry-cleanup's is 1, as for every runtime error.
+declare -A IO_RC=([walferry-push]=8 [walferry-fetch]=8 [walferry-cleanup]=1)
+ENOSPC_TEXT="No space left on device"
+
+# run_to_full STREAM CMD...: like run, with STREAM (stdout or stderr) sent to /dev/full.
+# shellcheck disable=SC2034 # RC is read by expect_rc
+run_to_full() {
+    local stream=$1
+    shift
+    RC=0
+    if [[ $stream == stdout ]]; then
+        "$@" >/dev/full 2>"$WORK/stderr" || RC=$?
+        : >"$WORK/stdout"
+    else
+        "$@" >"$WORK/stdout" 2>/dev/full || RC=$?
+        : >"$WORK/stderr"
+    fi
+}
+
 # check_tool TOOL VALID_ARGS... : VALID_ARGS are positionals the tool accepts, so that an unknown
 # option among them is the only problem on the line.
 check_tool() {
@@ -34,6 +53,14 @@ check_tool() {
         fail "$tool --version printed \"$(cat "$WORK/stdout")\", expected \"$tool $version\""
     pass
     expect_stderr_empty "$tool --version"
+
+    # Output that cannot be written is an error, never "success" with nothing printed.
+    for flag in --version --help; do
+        run_to_full stdout "$bin" "$flag"
+        expect_rc "${IO_RC[$tool]}" "$tool $flag >/dev/full"
+        expect_stderr_lines 1 "$tool $flag >/dev/full"
+        expect_stderr_has "$tool: error: cannot write to stdout: $ENOSPC_TEXT" "$tool $flag"
+    done
 
     # An unknown option, alone and among valid arguments, long and short, with a value.
     local args
@@ -99,6 +126,37 @@ expect_absent "$WORK/target" "walferry-fetch with a bad --mode"
 if [[ -x $BIN_DIR/walferry-cleanup ]]; then
     check_tool walferry-cleanup "$WORK/archive" 000000010000000000000001
     check_missing walferry-cleanup ARCHIVEDIR
+
+    # -n's list on a full stdout, -d's report on a full stderr: exit 1, not 0 with nothing said.
+    # 300 files make the list longer than stdio's buffer, so writes fail before the last flush.
+    note "walferry-cleanup -n >/dev/full, -d 2>/dev/full"
+    mkdir "$WORK/carchive"
+    for i in $(seq 1 300); do
+        printf -v name '00000001%08X%08X' $((i / 256)) $((i % 256))
+        : >"$WORK/carchive/$name"
+    done
+    cut=00000001000000010000002C # the 300th
+    run_to_full stdout "$BIN_DIR/walferry-cleanup" -n "$WORK/carchive" "$cut"
+    expect_rc 1 "walferry-cleanup -n >/dev/full"
+    expect_stderr_lines 1 "walferry-cleanup -n >/dev/full"
+    expect_stderr_has "walferry-cleanup: error: cannot write to stdout: $ENOSPC_TEXT" "-n"
+    left=("$WORK/carchive"/*)
+    [[ ${#left[@]} == 300 ]] || fail "walferry-cleanup -n removed files"
+    pass
+    run_to_full stderr "$BIN_DIR/walferry-cleanup" -d "$WORK/carchive" "$cut"
+    expect_rc 1 "walferry-cleanup -d 2>/dev/full"
+    expect_stdout_empty "walferry-cleanup -d 2>/dev/full"
+    # It stops at the first removal it cannot report, before doing it.
+    left=("$WORK/carchive"/*)
+    [[ ${#left[@]} == 300 ]] ||
+        fail "walferry-cleanup -d 2>/dev/full removed files it could not report"
+    pass
+    run "$BIN_DIR/walferry-cleanup" -d "$WORK/carchive" "$cut"
+    expect_rc 0 "walferry-cleanup -d"
+    expect_stderr_lines 300 "walferry-cleanup -d: 299 removals and the summary"
+    left=("$WORK/carchive"/*)
+    [[ ${left[*]} == "$WORK/carchive/$cut" ]] || fail "walferry-cleanup -d left the wrong files"
+    pass
 else
     note "walferry-cleanup is not built: skipped"
 fi

@@ -32,10 +32,13 @@ e2e_mkdir "$A1" "$AL" "$SRC" "$SPOOL"
 for n in 1 2 3 4 5 6; do e2e_as_user "$MKSEG" --segno "$n" --seed "$n" --out "$SRC" >/dev/null; done
 seg() { printf '%s/0000000100000000000000%02X' "$SRC" "$1"; }
 
+# write_config REQUIRED TIMEOUT: sb1 with connect_timeout and io_timeout TIMEOUT. 2 s while sb1
+# is silent, so that each push waits only that long for it; once sb1 answers again, a generous
+# 60 s: that it answers is what those steps check, not how fast on a busy machine.
 write_config() {
   {
     printf 'spool = "%s"\nrequired = %s\n' "$SPOOL" "$1"
-    sshd_destination sb1 "$A1" "connect_timeout = 2" "io_timeout = 2"
+    sshd_destination sb1 "$A1" "connect_timeout = $2" "io_timeout = $2"
     printf '[[destination]]\nname = "local"\nurl = "file://%s"\n' "$AL"
   } >"$CFG"
   chmod 644 "$CFG"
@@ -51,7 +54,7 @@ expect_no_err() { ! grep -qE -- "$2" "$ERR" || fail "$1: stderr matches /$2/: $(
 queued() { find "$SPOOL/backlog" -type f -name '*.zst' 2>/dev/null | wc -l; }
 note_file() { find "$SPOOL/unreachable" -type f 2>/dev/null | wc -l; }
 
-write_config 1
+write_config 1 2
 note "sb1 answers nothing (SIGSTOP); required = 1"
 sshd_pause sb1
 run "$PUSH" -c "$CFG" "$(seg 1)"
@@ -61,6 +64,9 @@ expect_err "first push" '"sb1": .*(timed out|timeout|no answer within).*"0000000
 [[ $(note_file) == 1 ]] || fail "the failure of sb1 is not remembered in the spool"
 
 for n in 2 3; do
+  # The failure is recent (the note's mtime is the last failure; sb1 is left alone for 30 s
+  # after it): however long the machine took since, this push comes right after it.
+  touch "$SPOOL"/unreachable/*
   run "$PUSH" -c "$CFG" "$(seg "$n")"
   expect_rc 0 "push $n with sb1 silent"
   expect_err "push $n" "\"sb1\": not tried: it failed [0-9]+ s ago .*\"00000001000000000000000$n\" queued in the backlog"
@@ -77,6 +83,7 @@ expect_err "--drain with sb1 silent" '"sb1".*(timed out|timeout|no answer within
 
 note "sb1 answers again: --drain sends the backlog and forgets the failure"
 sshd_resume sb1
+write_config 1 60
 run "$PUSH" --drain -v -c "$CFG"
 expect_rc 0 "--drain with sb1 back"
 expect_err "--drain with sb1 back" 'backlog of "sb1": 3 sent, 0 left'
@@ -91,7 +98,7 @@ for n in 1 2 3 4; do
 done
 
 note "required = all: a silent sb1 is tried on every push"
-write_config '"all"'
+write_config '"all"' 2
 sshd_pause sb1
 for n in 5 6; do
   run "$PUSH" -c "$CFG" "$(seg "$n")"

@@ -110,7 +110,7 @@ EOF
   "$SSHD_BIN" -D -e -f "$dir/sshd_config" </dev/null >>"$dir/sshd.log" 2>&1 {E2E_ERR}>&- &
   SSHD_PID[$name]=$!
   sshd_watchdog "$name"
-  e2e_wait_for 10 "sshd $name to listen on $host:$port" sshd_listening "$name"
+  e2e_wait_for 60 "sshd $name to listen on $host:$port" sshd_listening "$name"
   local actual
   actual=$(ss -Htln "( sport = :$port )" | awk '{ print $4 }' | sort -u | paste -sd ' ')
   [[ "$actual" == "$host:$port" ]] || fail "sshd $name listens on '$actual', expected only $host:$port"
@@ -142,8 +142,26 @@ sshd_watchdog() {
 
 # sshd_pause NAME / sshd_resume NAME: SIGSTOP / SIGCONT the listener. While paused the kernel
 # still accepts connections, but no banner ever comes: a host that answers TCP and nothing else.
+# sshd_resume returns once the server answers a new connection again: first it must accept and
+# fork a child for every connection queued while it was stopped, which on a busy machine takes
+# longer than a short io_timeout (the cause of a flake).
 sshd_pause() { kill -STOP "${SSHD_PID[$1]}"; }
-sshd_resume() { kill -CONT "${SSHD_PID[$1]}"; }
+sshd_resume() {
+  kill -CONT "${SSHD_PID[$1]}"
+  sshd_wait_answering "$1"
+}
+
+# sshd_answering NAME: true when a new connection to NAME's sshd gets the SSH banner (each try
+# is given 30 s; a try sshd drops under MaxStartups, or one still queued, is just retried).
+sshd_answering() {
+  local banner
+  # shellcheck disable=SC2016 # the script is for the probe's bash
+  banner=$(timeout 30 bash -c 'exec 3<>"/dev/tcp/$1/$2" && head -c 4 <&3' sshd-probe \
+    "${SSHD_HOST[$1]}" "${SSHD_PORT[$1]}" 2>/dev/null) && [[ $banner == SSH- ]]
+}
+
+# sshd_wait_answering NAME: waits (up to 180 s) until NAME's sshd answers a new connection.
+sshd_wait_answering() { e2e_wait_for 180 "sshd $1 to answer a new connection" sshd_answering "$1"; }
 
 # sshd_stop NAME: TERM (KILL after 5 s) and wait; never fails.
 sshd_stop() {
@@ -169,7 +187,7 @@ sshd_restart() {
   "$SSHD_BIN" -D -e -f "$dir/sshd_config" </dev/null >>"$dir/sshd.log" 2>&1 {E2E_ERR}>&- &
   SSHD_PID[$name]=$!
   sshd_watchdog "$name"
-  e2e_wait_for 10 "sshd $name to listen again" sshd_listening "$name"
+  e2e_wait_for 60 "sshd $name to listen again" sshd_listening "$name"
 }
 
 # sshd_stop_all: every sshd this test started.

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ constexpr const char* kAbBefore = "abandoned timeline, before cutoff";
 constexpr const char* kAbAbove = "abandoned timeline, above cutoff";
 constexpr const char* kAbPruned = "abandoned timeline, pruned";
 constexpr const char* kNewer = "newer timeline";
+constexpr const char* kNewerAncestry = "ancestry of a newer timeline";
 constexpr const char* kNoHistory = "timeline history missing";
 constexpr const char* kHistory = "timeline history";
 constexpr const char* kBackup = "backup history";
@@ -81,7 +83,9 @@ CleanupCutoff cutoff(const char* name, const char* consumer = "") {
 CleanupRules rules(const std::map<std::uint32_t, TimelineHistory>& h,
                    std::vector<CleanupCutoff> cuts, std::uint64_t seg_size,
                    CleanupOptions options = {}) {
-    return CleanupRules(h, std::move(cuts), seg_size, options);
+    std::set<std::uint32_t> timelines;
+    for (const auto& [tli, history] : h) timelines.insert(tli);
+    return CleanupRules(h, timelines, std::move(cuts), seg_size, options);
 }
 
 void check_table(const CleanupRules& rules, const std::vector<Row>& rows) {
@@ -248,6 +252,91 @@ TEST_CASE("cleanup rules: 16 MiB, cutoff on timeline 1 or 2: every later timelin
             {"000000030000000000000009", K, kNewer, "timeline 3 is newer than cutoff timeline 2"},
             {"00000004000000000000000B", K, kNewer, "timeline 4 is newer than cutoff timeline 2"},
         });
+}
+
+// Issue 10's case: timeline 4 branched from 1 (at 0/A000028) after the cutoff's timeline 2 did
+// (at 0/5000060). Timeline 4 is newer and kept, and so is what it reads of timeline 1.
+TEST_CASE("cleanup rules: --prune-diverged keeps what a newer sibling timeline reads",
+          "[cleanup_rules]") {
+    const std::string h2 = "1\t0/5000060\tno recovery target specified\n";
+    const std::string h3 = h2 + "2\t0/9000000\tno recovery target specified\n";
+    const std::string h4 = "1\t0/A000028\tno recovery target specified\n";
+    const std::vector<Row> common = {
+        {"000000010000000000000003", R, kOnPath, kOnPath},
+        {"000000010000000000000005", R, kOnPath, kOnPath},
+        // Before the cutoff: as on the cutoff's own path, the cutoff decides.
+        {"000000010000000000000006", R, kDivBefore, "diverged after 0/5000060, before cutoff"},
+        {"000000020000000000000006", R, kOnPath, kOnPath},
+        {"000000020000000000000007", K, kAtOrAfter, kAtOrAfter},
+        {"00000004000000000000000A", K, kNewer, "timeline 4 is newer than cutoff timeline 2"},
+        {"000000040000000000000002", K, kNewer, "timeline 4 is newer than cutoff timeline 2"},
+    };
+    const auto h = histories({{2, h2}, {3, h3}, {4, h4}});
+    const CleanupCutoff cut = cutoff("000000020000000000000007");
+    check_table(rules(h, {cut}, k16MiB), common);
+    check_table(rules(h, {cut}, k16MiB),
+                {{"000000010000000000000007", K, kDivAbove, "diverged after 0/5000060, above"},
+                 {"00000001000000000000000A", K, kDivAbove, "above cutoff"},
+                 {"00000001000000000000000B", K, kDivAbove, "above cutoff"}});
+    auto prune = rules(h, {cut}, k16MiB, {.prune_diverged = true});
+    check_table(prune, common);
+    check_table(prune,
+                {{"000000010000000000000007", K, kNewerAncestry,
+                  "diverged after 0/5000060, above cutoff, on the path to newer timeline 4"},
+                 // holds 4's switch point: recovery along 4 reads it
+                 {"00000001000000000000000A", K, kNewerAncestry, "on the path to newer timeline 4"},
+                 // after 4's switch point too: no kept timeline reads it
+                 {"00000001000000000000000B", R, kDivPruned, "diverged after 0/5000060, pruned"},
+                 {"000000010000000000000010", R, kDivPruned, "pruned (--prune-diverged)"}});
+}
+
+// A newer timeline with files but no .history: what it reads cannot be known, so nothing off
+// the cutoff's path above the cutoff is pruned; below the cutoff and on the path, as before.
+TEST_CASE(
+    "cleanup rules: --prune-diverged prunes nothing above the cutoff a newer timeline may read",
+    "[cleanup_rules]") {
+    const auto h = histories({{2, "1\t0/5000060\tno recovery target specified\n"}});
+    CleanupRules prune(h, {1, 2, 4}, {cutoff("000000020000000000000007")}, k16MiB,
+                       {.prune_diverged = true});
+    check_table(prune,
+                {{"000000010000000000000005", R, kOnPath, kOnPath},
+                 {"000000010000000000000006", R, kDivBefore, "before cutoff"},
+                 {"000000010000000000000007", K, kNoHistory,
+                  "00000004.history is not in the archive: cannot know what newer timeline 4 "
+                  "reads of timeline 1 (kept, also with --prune-diverged)"},
+                 {"000000010000000000000040", K, kNoHistory, "newer timeline 4"},
+                 {"000000020000000000000007", K, kAtOrAfter, kAtOrAfter},
+                 {"000000040000000000000007", K, kNewer, "newer than cutoff timeline 2"}});
+    // Once it is there, its path decides.
+    CleanupRules known(histories({{2, "1\t0/5000060\tx\n"}, {4, "1\t0/8000000\tx\n"}}), {1, 2, 4},
+                       {cutoff("000000020000000000000007")}, k16MiB, {.prune_diverged = true});
+    check_table(known, {{"000000010000000000000007", K, kNewerAncestry, "newer timeline 4"},
+                        {"000000010000000000000008", R, kDivPruned, "pruned"}});
+}
+
+// The same seen from timeline 3, which branched from 1 before 2 did: 2 is abandoned, yet newer
+// timeline 4 reads it up to its switch point.
+TEST_CASE("cleanup rules: --prune-diverged keeps an abandoned timeline a newer one reads",
+          "[cleanup_rules]") {
+    const std::string h2 = "1\t0/5000060\tno recovery target specified\n";
+    const std::string h3 = "1\t0/3000000\tno recovery target specified\n";
+    const std::string h4 = h2 + "2\t0/9000000\tno recovery target specified\n";
+    auto prune = rules(histories({{2, h2}, {3, h3}, {4, h4}}), {cutoff("000000030000000000000004")},
+                       k16MiB, {.prune_diverged = true});
+    check_table(
+        prune,
+        {{"000000010000000000000002", R, kOnPath, kOnPath},
+         {"000000010000000000000003", R, kDivBefore, "diverged after 0/3000000, before cutoff"},
+         {"000000010000000000000005", K, kNewerAncestry,
+          "diverged after 0/3000000, above cutoff, on the path to newer timeline 4"},
+         {"000000010000000000000006", R, kDivPruned, "pruned (--prune-diverged)"},
+         {"000000020000000000000005", K, kNewerAncestry,
+          "timeline 2 is not on the path to timeline 3, above cutoff, on the path to newer "
+          "timeline 4"},
+         {"000000020000000000000008", K, kNewerAncestry, "on the path to newer timeline 4"},
+         // starts at 4's switch point 0/9000000: recovery along 4 reads 4's segment 9
+         {"000000020000000000000009", R, kAbPruned, "pruned (--prune-diverged)"},
+         {"00000002000000000000000A", R, kAbPruned, "pruned (--prune-diverged)"}});
 }
 
 TEST_CASE("cleanup rules: missing history of the cutoff timeline keeps the other timelines",

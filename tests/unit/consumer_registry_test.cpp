@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cerrno>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include "archive_view.h"
 #include "error.h"
 #include "expect_error.h"
+#include "file_size_limit.h"
 #include "prune_sources.h"
 #include "scratch_dir.h"
 
@@ -140,6 +142,25 @@ TEST_CASE("cleanup consumers: one good record does not hide a damaged one", "[co
     dir.write(kConsumers + "/b", "cutoff = \"nonsense\"\nupdated = 1\n");
     CHECK_THAT(error_message(ErrorCode::kInvalidState, [&] { registry.load(); }),
                Contains("consumers/b\" is damaged"));
+}
+
+TEST_CASE("cleanup consumers: a record that cannot be written whole is an error naming why",
+          "[consumer_registry]") {
+    ScratchDir dir;
+    ConsumerRegistry registry(dir.path(), true);
+    std::string msg;
+    {
+        // The first write() of the record is short (16 of its bytes), the next one fails.
+        FileSizeLimit limit(16);
+        msg = error_message(ErrorCode::kIo, [&] {
+            registry.record("a", parse_wal_name("000000010000000000000004"), 1700000000);
+        });
+    }
+    CHECK_THAT(msg, Contains("cannot write") && Contains(".a.tmp") && Contains(errno_text(EFBIG)));
+    // Nothing half-written is left: no record, no temp record.
+    CHECK_FALSE(exists(dir / (kConsumers + "/a")));
+    CHECK_FALSE(exists(dir / (kConsumers + "/.a.tmp")));
+    CHECK(registry.load().empty());
 }
 
 TEST_CASE("cleanup consumer names: letters, digits, '_', '-', '.', not leading '.'",

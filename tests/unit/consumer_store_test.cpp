@@ -31,6 +31,7 @@ class MemoryConsumerStore final : public ConsumerStore {
         return out;
     }
     std::optional<std::string> read(const std::string& entry, std::size_t) override {
+        if (entry == unreadable) throw Error(read_error, "cannot read \"mem:" + entry + "\"");
         auto it = files_.find(entry);
         if (it == files_.end()) return std::nullopt;
         return it->second;
@@ -47,6 +48,8 @@ class MemoryConsumerStore final : public ConsumerStore {
     std::string where(const std::string& entry) const override { return "mem:" + entry; }
 
     bool die_before_rename = false;
+    std::string unreadable;  // read() of this entry fails with read_error
+    ErrorCode read_error = ErrorCode::kIo;
 
   private:
     std::map<std::string, std::string>& files_;
@@ -111,6 +114,27 @@ TEST_CASE("cleanup consumer store: temp records beside their record, or incomple
     auto records = registry.load();
     REQUIRE(records.size() == 1);
     CHECK(records[0].cutoff == kFour);
+}
+
+TEST_CASE("cleanup consumer store: a temp record that cannot be read stops the cleanup",
+          "[consumer_store]") {
+    // Permission denied, or a dropped SFTP connection: the record may be the only one of its
+    // consumer, so it cannot be taken as absent.
+    for (ErrorCode code : {ErrorCode::kIo, ErrorCode::kUnavailable}) {
+        INFO("error " << error_name(code));
+        std::map<std::string, std::string> files;
+        auto owned = std::make_unique<MemoryConsumerStore>(files);
+        MemoryConsumerStore& store = *owned;
+        ConsumerRegistry registry(std::move(owned));
+        registry.record("a", kFour, 100);
+        files[".b.tmp"] = "cutoff = \"000000010000000000000004\"\nupdated = 100\n";
+        store.unreadable = ".b.tmp";
+        store.read_error = code;
+        CHECK_THAT(error_message(code, [&] { registry.load(); }), Contains("mem:.b.tmp"));
+        // Beside its record, a temp record is not read at all.
+        files["b"] = files.at(".b.tmp");
+        CHECK(registry.load().size() == 2);
+    }
 }
 
 TEST_CASE("cleanup consumer store: a local archive recovers a complete temp record as well",
