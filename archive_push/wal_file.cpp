@@ -68,6 +68,13 @@ std::string_view file_type(mode_t mode) {
     return "of an unknown type";
 }
 
+void check_regular(const std::string& path, const struct stat& st) {
+    if (!S_ISREG(st.st_mode)) {
+        throw Error(ErrorCode::kIo, "\"" + path + "\" is not a regular file but " +
+                                        std::string(file_type(st.st_mode)));
+    }
+}
+
 }  // namespace
 
 WalName wal_name_of(const std::string& path) {
@@ -80,14 +87,15 @@ WalName wal_name_of(const std::string& path) {
 }
 
 UniqueFd open_regular_file(const std::string& path, struct stat& st) {
-    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+    // Looked at before it is opened: opening a device may act on it (a tape rewinds).
+    if (::stat(path.c_str(), &st) != 0) throw_io("cannot open", path, errno);
+    check_regular(path, st);
+    // O_NONBLOCK: should a FIFO take the file's place meanwhile, opening it would otherwise wait
+    // for a writer, forever. fstat then checks what was opened.
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (!fd) throw_io("cannot open", path, errno);
     if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
-    if (!S_ISREG(st.st_mode)) {
-        throw Error(ErrorCode::kIo, "\"" + path + "\" is not a regular file but " +
-                                        std::string(file_type(st.st_mode)));
-    }
+    check_regular(path, st);
     int flags = ::fcntl(fd.get(), F_GETFL);
     if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
         throw_io("cannot set flags of", path, errno);
