@@ -196,7 +196,7 @@ TEST_CASE("the cluster of a header or of stored metadata", "[archive_info]") {
     CHECK(cluster_of(meta) == ArchiveInfo{9, 19, 1 << 20, 0});
 }
 
-TEST_CASE("a newer magic: recorded once, later pushes compare the magic", "[archive_info]") {
+TEST_CASE("a newer magic is recorded once and later pushes compare the magic", "[archive_info]") {
     MemoryStore store("n");
     ensure_archive_info(store, kNewer);
     CHECK(store.text(kArchiveInfoName) == format_archive_info(kNewer));
