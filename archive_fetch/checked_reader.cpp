@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "archive_info.h"
 #include "error.h"
 #include "escape.h"
+#include "timeline_history.h"
 #include "wal_page_header.h"
 
 namespace walferry {
@@ -28,7 +30,10 @@ void CheckedReader::feed(std::span<const std::uint8_t> stored) {
     try {
         if (!reader_) {
             reader_.emplace([this](std::span<const std::uint8_t> bytes) {
-                if (head_.size() < kWalLongHeaderSize) {
+                if (!name_.has_wal_pages()) {
+                    if (small_.size() <= kMaxSmallWalFileSize)
+                        small_.insert(small_.end(), bytes.begin(), bytes.end());
+                } else if (head_.size() < kWalLongHeaderSize) {
                     std::size_t take = std::min(bytes.size(), kWalLongHeaderSize - head_.size());
                     head_.insert(head_.end(), bytes.begin(),
                                  bytes.begin() + static_cast<long>(take));
@@ -56,8 +61,15 @@ ContainerMeta CheckedReader::finish() {
         damaged(ErrorCode::kInvalidContainer,
                 "holds \"" + escape_bytes(meta.name) + "\", not \"" + name_.wal_file_name() + "\"");
     }
-    if (name_.has_wal_pages()) check_pages(meta);
-    if (meta.raw_size == 0) damaged(ErrorCode::kInvalidContainer, "empty");
+    if (name_.has_wal_pages()) {
+        check_pages(meta);
+    } else {
+        try {
+            check_small_wal_file(name_, meta.raw_size, small_);
+        } catch (const Error& e) {
+            damaged(ErrorCode::kInvalidContainer, e.what());
+        }
+    }
     return meta;
 }
 
@@ -78,12 +90,19 @@ void CheckedReader::check_pages(const ContainerMeta& meta) const {
     }
     // The metadata frame has no checksum of its own; push and cleanup trust its cluster
     // fields, so a flipped bit there is damage even though the WAL bytes verified.
-    if (meta.sysid != header.sysid || meta.tli != header.tli || meta.pg_major != header.pg_major) {
+    // A version recorded unverified (pg_major 0 and the magic) may be in this walferry's table.
+    const ArchiveInfo recorded = cluster_of(meta);
+    const ArchiveInfo read = cluster_of(header);
+    if (meta.sysid != header.sysid || meta.tli != header.tli ||
+        !same_pg_version(recorded.pg_major, recorded.unverified_magic, read.pg_major,
+                         read.unverified_magic)) {
         damaged(ErrorCode::kInvalidContainer,
                 "metadata says system identifier " + std::to_string(meta.sysid) + ", timeline " +
-                    std::to_string(meta.tli) + ", PostgreSQL " + std::to_string(meta.pg_major) +
+                    std::to_string(meta.tli) + ", PostgreSQL " +
+                    describe_pg_version(recorded.pg_major, recorded.unverified_magic) +
                     " but the WAL page header says " + std::to_string(header.sysid) + ", " +
-                    std::to_string(header.tli) + ", " + std::to_string(header.pg_major));
+                    std::to_string(header.tli) + ", " +
+                    describe_pg_version(read.pg_major, read.unverified_magic));
     }
 }
 

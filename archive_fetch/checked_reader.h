@@ -40,6 +40,7 @@ class CheckedReader {
     std::string where_;
     ContainerReader::Sink out_;
     std::vector<std::uint8_t> head_;  // the first page header, checked once all is verified
+    std::string small_;  // a .history or .backup, up to what check_small_wal_file reads
     // Made at the first byte: its SHA-256 context initialises OpenSSL, a millisecond or two that
     // a not-found answer need not pay.
     std::optional<ContainerReader> reader_;

@@ -83,10 +83,7 @@ std::optional<PreparedWal> read_backlog_entry(Store& queue, const std::string& e
         throw Error(ErrorCode::kInvalidState,
                     where + " holds \"" + wal.file.meta.name + "\", not what its name says");
     }
-    if (wal.name.has_wal_pages()) {
-        wal.cluster =
-            ArchiveInfo{wal.file.meta.sysid, wal.file.meta.pg_major, wal.file.meta.raw_size};
-    }
+    if (wal.name.has_wal_pages()) wal.cluster = cluster_of(wal.file.meta);
     return wal;
 }
 

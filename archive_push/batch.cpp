@@ -140,8 +140,13 @@ bool marker_matches_file(const BatchMarker& marker, const std::string& path) {
 }
 
 std::optional<std::pair<std::uint64_t, Sha256Digest>> hash_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return std::nullopt;
+    UniqueFd fd;
+    try {
+        struct stat st {};
+        fd = open_regular_file(path, st);  // never waits on a FIFO put in the file's place
+    } catch (const Error&) {
+        return std::nullopt;
+    }
     Sha256 hash;
     std::vector<std::uint8_t> buf(1 << 20);
     std::uint64_t size = 0;

@@ -52,10 +52,27 @@ void check_segment(const std::string& path, const WalName& name, std::span<const
                         " bytes but its header says wal_segment_size is " +
                         std::to_string(header.seg_size));
     }
-    out.cluster = ArchiveInfo{header.sysid, header.pg_major, header.seg_size};
+    out.cluster = cluster_of(header);
     meta.sysid = header.sysid;
     meta.tli = header.tli;
     meta.pg_major = header.pg_major;
+    if (!header.verified()) meta.wal_magic = header.magic;
+}
+
+std::string_view file_type(mode_t mode) {
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "of an unknown type";
+}
+
+void check_regular(const std::string& path, const struct stat& st) {
+    if (!S_ISREG(st.st_mode)) {
+        throw Error(ErrorCode::kIo, "\"" + path + "\" is not a regular file but " +
+                                        std::string(file_type(st.st_mode)));
+    }
 }
 
 }  // namespace
@@ -69,16 +86,27 @@ WalName wal_name_of(const std::string& path) {
     return name;
 }
 
+UniqueFd open_regular_file(const std::string& path, struct stat& st) {
+    // Looked at before it is opened: opening a device may act on it (a tape rewinds).
+    if (::stat(path.c_str(), &st) != 0) throw_io("cannot open", path, errno);
+    check_regular(path, st);
+    // O_NONBLOCK: should a FIFO take the file's place meanwhile, opening it would otherwise wait
+    // for a writer, forever. fstat then checks what was opened.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd) throw_io("cannot open", path, errno);
+    if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
+    check_regular(path, st);
+    int flags = ::fcntl(fd.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0)
+        throw_io("cannot set flags of", path, errno);
+    return fd;
+}
+
 PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& options) {
     PreparedWal out;
     out.name = wal_name_of(path);
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_io("cannot open", path, errno);
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
-    if (!S_ISREG(st.st_mode)) {
-        throw Error(ErrorCode::kIo, "\"" + path + "\" is not a regular file");
-    }
+    UniqueFd fd = open_regular_file(path, st);
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 
     ContainerMeta meta;
@@ -87,7 +115,7 @@ PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& opt
     sized.size_hint = static_cast<std::uint64_t>(st.st_size);
     ContainerWriter writer(sized);
     std::vector<std::uint8_t> buf(kReadChunk);
-    std::string history_text;
+    std::string small_text;  // of a .history or .backup, up to what check_small_wal_file reads
     bool first = true;
     for (;;) {
         std::size_t n = read_full(fd.get(), buf.data(), buf.size(), path);
@@ -97,20 +125,21 @@ PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& opt
             check_segment(path, out.name, chunk, static_cast<std::uint64_t>(st.st_size), out, meta);
         }
         first = false;
-        if (out.name.kind == WalKind::kHistory) history_text.append(chunk.begin(), chunk.end());
+        if (!out.name.has_wal_pages() && small_text.size() <= kMaxSmallWalFileSize)
+            small_text.append(chunk.begin(), chunk.end());
         writer.feed(chunk);
     }
     if (first && out.name.has_wal_pages()) {
         throw Error(ErrorCode::kInvalidWalHeader, "\"" + path + "\" is empty");
     }
-    if (out.name.kind == WalKind::kHistory) {
+    out.file = writer.finish(std::move(meta));
+    if (!out.name.has_wal_pages()) {
         try {
-            TimelineHistory::parse(out.name.tli, history_text);
+            check_small_wal_file(out.name, out.file.meta.raw_size, small_text);
         } catch (const Error& e) {
             throw Error(e.code(), "\"" + path + "\": " + e.what());
         }
     }
-    out.file = writer.finish(std::move(meta));
     if (out.name.has_wal_pages() && out.file.meta.raw_size != out.cluster->seg_size) {
         throw Error(ErrorCode::kIo, "\"" + path + "\" changed size while being read");
     }

@@ -2,12 +2,15 @@
 // reads, hashes and compresses it.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <optional>
 #include <string>
 
 #include "archive_info.h"
 #include "container.h"
 #include "file_identity.h"
+#include "unique_fd.h"
 #include "wal_name.h"
 
 namespace walferry {
@@ -26,9 +29,14 @@ struct PreparedWal {
 // is not one, or is an archived name (.zst).
 WalName wal_name_of(const std::string& path);
 
+// Opens `path` for reading and fills `st`, refusing at once anything that is not a regular file
+// (FIFO, device, directory, socket: Error(kIo) saying which) without waiting on it. A symbolic
+// link is followed, as cp and PostgreSQL's basic_archive do; its target must be a regular file.
+UniqueFd open_regular_file(const std::string& path, struct stat& st);
+
 // Reads `path` and prepares it for storage. Refuses (nothing written anywhere) a name that is not
 // a WAL file name, a segment whose header is invalid or does not match its name or whose size is
-// not the header's wal_segment_size, and a .history file that does not parse.
+// not the header's wal_segment_size, and a .history or .backup that check_small_wal_file refuses.
 PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& options);
 
 }  // namespace walferry

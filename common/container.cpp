@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "escape.h"
+#include "wal_page_header.h"
 
 namespace walferry {
 
@@ -73,6 +74,18 @@ T parse_number(std::string_view key, std::string_view value) {
     return out;
 }
 
+// "0xD125": a WAL page magic, never 0.
+std::uint16_t parse_magic(std::string_view value) {
+    std::uint16_t out = 0;
+    std::string_view digits = value.substr(std::min<std::size_t>(2, value.size()));
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), out, 16);
+    if (!value.starts_with("0x") || digits.empty() || ec != std::errc() ||
+        end != digits.data() + digits.size() || out == 0) {
+        invalid("metadata key wal_magic has a malformed value \"" + printable(value) + "\"");
+    }
+    return out;
+}
+
 ContainerMeta parse_meta_text(std::string_view text) {
     std::map<std::string_view, std::string_view> fields;
     bool first = true;
@@ -126,6 +139,7 @@ ContainerMeta parse_meta_text(std::string_view text) {
         meta.sysid = parse_number<std::uint64_t>("sysid", required("sysid"));
         meta.tli = parse_number<std::uint32_t>("tli", required("tli"));
         meta.pg_major = parse_number<int>("pg_major", required("pg_major"));
+        if (meta.pg_major == 0) meta.wal_magic = parse_magic(required("wal_magic"));
     }
     return meta;
 }
@@ -161,6 +175,7 @@ std::vector<std::uint8_t> encode_meta_frame(const ContainerMeta& meta) {
         text += "sysid=" + std::to_string(meta.sysid) + "\n";
         text += "tli=" + std::to_string(meta.tli) + "\n";
         text += "pg_major=" + std::to_string(meta.pg_major) + "\n";
+        if (meta.pg_major == 0) text += "wal_magic=" + format_wal_magic(meta.wal_magic) + "\n";
     }
     if (kFrameHeaderSize + text.size() > kMetaReadSize) {
         throw Error(ErrorCode::kInternal, "metadata for \"" + printable(meta.name) +

@@ -33,6 +33,9 @@ struct ContainerMeta {
     std::uint64_t sysid = 0;
     std::uint32_t tli = 0;
     int pg_major = 0;
+    // With pg_major 0 only: the page magic of a PostgreSQL newer than the pushing walferry knew
+    // (wal_page_header.h, is_unverified_wal_magic), stored as "wal_magic=0xD125".
+    std::uint16_t wal_magic = 0;
     friend bool operator==(const ContainerMeta&, const ContainerMeta&) = default;
 };
 

@@ -116,4 +116,20 @@ SegmentPlacement TimelineHistory::place_segment(std::uint32_t tli, std::uint64_t
     return SegmentPlacement::kOnPath;
 }
 
+void check_small_wal_file(const WalName& name, std::uint64_t size, std::string_view content) {
+    const bool history = name.kind == WalKind::kHistory;
+    auto refuse = [](const std::string& problem) {
+        throw Error(ErrorCode::kInvalidHistory, problem);
+    };
+    if (size == 0) refuse("the file is empty");
+    if (size > kMaxSmallWalFileSize) {
+        refuse("the file has " + std::to_string(size) + " bytes, more than a " +
+               (history ? "timeline" : "backup") + " history file can have (" +
+               std::to_string(kMaxSmallWalFileSize) + ")");
+    }
+    if (history && TimelineHistory::parse(name.tli, content).path().size() < 2) {
+        refuse("the timeline history names no parent timeline (only comments or blank lines)");
+    }
+}
+
 }  // namespace walferry

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lsn.h"
+#include "wal_name.h"
 
 namespace walferry {
 
@@ -61,5 +62,17 @@ private:
     std::uint32_t target_;
     std::vector<TimelineRange> path_;
 };
+
+// A .history or .backup file larger than this is not one (a history holds a line per ancestor
+// timeline, a backup history file a dozen lines).
+inline constexpr std::size_t kMaxSmallWalFileSize = 1 << 20;
+
+// The one rule for the content of a .history or .backup file (`name`), applied by push before
+// storing and by fetch before handing over, so that nothing is archived that recovery could
+// never fetch. `content` is the whole file when `size` is at most kMaxSmallWalFileSize. Refused:
+// empty, larger than kMaxSmallWalFileSize, and a .history that does not parse or names no parent
+// timeline (PostgreSQL writes a line per ancestor: with none it is never a file it wrote).
+// Throws Error(kInvalidHistory) saying which.
+void check_small_wal_file(const WalName& name, std::uint64_t size, std::string_view content);
 
 }  // namespace walferry

@@ -1,5 +1,6 @@
 #include "wal_page_header.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -18,8 +19,9 @@ struct MagicVersion {
 };
 
 // XLOG_PAGE_MAGIC of each supported major version (src/include/access/xlog_internal.h).
-constexpr MagicVersion kMagics[] = {{0xD101, 12}, {0xD106, 13}, {0xD10D, 14}, {0xD110, 15},
-                                    {0xD113, 16}, {0xD116, 17}, {0xD118, 18}};
+constexpr MagicVersion kMagics[] = {{0xD101, 12}, {0xD106, 13}, {0xD10D, 14},
+                                    {0xD110, 15}, {0xD113, 16}, {0xD116, 17},
+                                    {0xD118, 18}, {0xD120, 19}, {0xD121, 19}};
 
 template <typename T>
 T load(std::span<const std::uint8_t> bytes, std::size_t offset) {
@@ -47,6 +49,29 @@ int pg_major_for_magic(std::uint16_t magic) noexcept {
     return 0;
 }
 
+bool is_unverified_wal_magic(std::uint16_t magic) noexcept {
+    return magic > kNewestKnownWalMagic && magic <= kNewestFormWalMagic;
+}
+
+bool same_pg_version(int major_a, std::uint16_t magic_a, int major_b,
+                     std::uint16_t magic_b) noexcept {
+    if (major_a != 0 && major_b != 0) return major_a == major_b;
+    if (major_a == 0 && major_b == 0) return magic_a == magic_b;
+    return std::max(major_a, major_b) > kNewestKnownPgMajor;
+}
+
+std::string format_wal_magic(std::uint16_t magic) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%04X", static_cast<unsigned>(magic));
+    return buf;
+}
+
+std::string describe_pg_version(int pg_major, std::uint16_t magic) {
+    if (pg_major != 0) return std::to_string(pg_major);
+    return "newer than " + std::to_string(kNewestKnownPgMajor) + " (WAL page magic " +
+           format_wal_magic(magic) + ")";
+}
+
 WalPageHeader parse_wal_page_header(std::span<const std::uint8_t> bytes) {
     if (bytes.size() < kWalLongHeaderSize) {
         bad("only " + std::to_string(bytes.size()) + " bytes, a long page header has " +
@@ -61,8 +86,10 @@ WalPageHeader parse_wal_page_header(std::span<const std::uint8_t> bytes) {
     h.seg_size = load<std::uint32_t>(bytes, 32);
     h.block_size = load<std::uint32_t>(bytes, 36);
     h.pg_major = pg_major_for_magic(h.magic);
-    if (h.pg_major == 0) {
-        bad("magic " + hex(h.magic) + " is not that of PostgreSQL 12 to 18");
+    if (h.pg_major == 0 && !is_unverified_wal_magic(h.magic)) {
+        bad("magic " + hex(h.magic) + " is not that of PostgreSQL 12 to " +
+            std::to_string(kNewestKnownPgMajor) + ", nor of a newer version (" +
+            hex(kNewestKnownWalMagic + 1u) + " to " + hex(kNewestFormWalMagic) + ")");
     }
     if ((h.info & kLongHeaderFlag) == 0) {
         bad("the long-header flag is not set (info " + hex(h.info) +

@@ -148,6 +148,67 @@ before=$(dir_state "$A")
 run "$PUSH" "$WORK/src/00000003.history" "$A"
 expect_rc 3 "push malformed 00000003.history"
 expect_same_state "$A" "$before" "push malformed 00000003.history"
+# What fetch would refuse forever is refused at push (exit 3): a .history that is empty or
+# holds only comments (PostgreSQL writes a line per ancestor), an empty .backup.
+: >"$WORK/src/00000004.history"
+printf '# no ancestor\n\n' >"$WORK/src/00000005.history"
+: >"$WORK/src/000000010000000000000005.00000060.backup"
+for f in 00000004.history 00000005.history 000000010000000000000005.00000060.backup; do
+    run "$PUSH" "$WORK/src/$f" "$A"
+    expect_rc 3 "push content-less $f"
+    expect_stderr_lines 1 "push content-less $f"
+    expect_stderr_has "$f" "push content-less $f"
+    expect_same_state "$A" "$before" "push content-less $f"
+done
+
+# Fetch applies the same rule to what a walferry without it stored: the copy is damaged (255 in
+# recovery, 1 in standby mode), never handed over. The stored form is built by hand here.
+# raw_container SRC NAME OUT: metadata frame (magic, u32 LE length, text) + a zstd frame.
+raw_container() {
+    local len
+    printf 'walferry-container=1\nname=%s\nraw_size=%s\nsha256=%s\n' "$2" "$(stat -c %s "$1")" \
+        "$(sha256sum "$1" | cut -d' ' -f1)" >"$WORK/meta.txt"
+    len=$(stat -c %s "$WORK/meta.txt")
+    # shellcheck disable=SC2059  # the format is built from the length's bytes on purpose
+    printf "\x5e\x2a\x4d\x18\x$(printf %02x "$len")\x00\x00\x00" >"$3"
+    cat "$WORK/meta.txt" >>"$3"
+    zstd -q -c --check "$1" >>"$3"
+}
+mkdir "$WORK/old"
+printf '1\t0/3000158\tno recovery target specified\n' >"$WORK/src/00000006.history"
+raw_container "$WORK/src/00000006.history" 00000006.history "$WORK/old/00000006.history.zst"
+raw_container "$WORK/src/00000005.history" 00000005.history "$WORK/old/00000005.history.zst"
+cp "$A/walferry.info" "$WORK/old/"
+run "$FETCH" --mode recovery 00000006.history "$WORK/back/00000006.history" "$WORK/old"
+expect_rc 0 "fetch a hand-built container (the helper is sound)"
+expect_same_bytes "$WORK/back/00000006.history" "$WORK/src/00000006.history" "fetch hand-built"
+for mode in recovery:255 standby:1; do
+    run "$FETCH" --mode "${mode%%:*}" 00000005.history "$WORK/back/00000005.history" "$WORK/old"
+    expect_rc "${mode#*:}" "fetch a stored comment-only .history (${mode%%:*})"
+    expect_stderr_has "no parent timeline" "fetch a stored comment-only .history (${mode%%:*})"
+    expect_absent "$WORK/back/00000005.history" "fetch a stored comment-only .history"
+done
+
+note "a FIFO, directory or device named like a segment is refused at once (exit 8)"
+mkdir "$WORK/special"
+mkfifo "$WORK/special/000000010000000000000013"
+mkdir "$WORK/special/000000010000000000000014"
+ln -s /dev/null "$WORK/special/000000010000000000000015"
+for f in 000000010000000000000013:FIFO 000000010000000000000014:directory \
+    000000010000000000000015:device; do
+    # `timeout` only bounds a hang: the push must answer at once, never wait for a writer.
+    run timeout 60 "$PUSH" "$WORK/special/${f%%:*}" "$A"
+    expect_rc 8 "push ${f#*:} ${f%%:*}"
+    expect_stderr_lines 1 "push ${f#*:} ${f%%:*}"
+    expect_stderr_has "not a regular file" "push ${f#*:} ${f%%:*}"
+    expect_stderr_has "${f#*:}" "push ${f#*:} ${f%%:*}"
+    expect_same_state "$A" "$before" "push ${f#*:} ${f%%:*}"
+done
+# A symbolic link to a regular segment is followed, as cp and PostgreSQL's basic_archive do.
+ln -s "$seg5" "$WORK/special/$name5"
+run "$PUSH" "$WORK/special/$name5" "$A"
+expect_rc 0 "push a symlink to the stored segment"
+expect_same_state "$A" "$before" "push a symlink to the stored segment"
 
 note "plain zstd -d restores every stored file"
 count=0

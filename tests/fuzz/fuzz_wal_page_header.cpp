@@ -1,5 +1,6 @@
 // Fuzzes parse_wal_page_header: an accepted header holds exactly the bytes at the documented
-// offsets (host byte order) and passes every documented check. Bytes after the first 40 pick a
+// offsets (host byte order) and passes every documented check (a magic of the table, or a newer
+// one of the form 0xD122 .. 0xD1FF, unverified). Bytes after the first 40 pick a
 // file name (timeline, and a segment near the header's pageaddr) for check_header_matches_name,
 // whose rule is fully documented and so checked both ways.
 #include <cstddef>
@@ -40,6 +41,9 @@ int reference_major(std::uint16_t magic) {
             return 17;
         case 0xD118:
             return 18;
+        case 0xD120:  // 19's betas
+        case 0xD121:
+            return 19;
         default:
             return 0;
     }
@@ -58,7 +62,10 @@ void check_accepted(const WalPageHeader& h, const std::uint8_t* data) {
     WALFERRY_FUZZ_CHECK(h.seg_size == read_at<std::uint32_t>(data, 32));
     WALFERRY_FUZZ_CHECK(h.block_size == read_at<std::uint32_t>(data, 36));
 
-    WALFERRY_FUZZ_CHECK(h.pg_major != 0 && h.pg_major == reference_major(h.magic));
+    WALFERRY_FUZZ_CHECK(h.pg_major == reference_major(h.magic));
+    // Not in the table: only a newer magic of the same form, accepted unverified.
+    WALFERRY_FUZZ_CHECK(h.pg_major != 0 || (h.magic > 0xD121 && h.magic <= 0xD1FF));
+    WALFERRY_FUZZ_CHECK(h.verified() == (h.pg_major != 0));
     WALFERRY_FUZZ_CHECK((h.info & 0x0002) != 0);
     WALFERRY_FUZZ_CHECK(h.tli != 0);
     WALFERRY_FUZZ_CHECK(h.sysid != 0);
@@ -103,6 +110,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size >= 2) {
         auto magic = read_at<std::uint16_t>(data, 0);
         WALFERRY_FUZZ_CHECK(pg_major_for_magic(magic) == reference_major(magic));
+        WALFERRY_FUZZ_CHECK(is_unverified_wal_magic(magic) ==
+                            (reference_major(magic) == 0 && magic > 0xD121 && magic <= 0xD1FF));
     }
 
     auto header = accepted(ErrorCode::kInvalidWalHeader, [&] {

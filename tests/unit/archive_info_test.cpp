@@ -1,5 +1,6 @@
 #include "archive_info.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "error.h"
@@ -14,6 +15,22 @@ using namespace walferry::testing;
 namespace {
 
 const ArchiveInfo kCluster{7301234567890123456ull, 15, 16 << 20};
+// A segment of a PostgreSQL newer than walferry knows: magic 0xD125, no major.
+const ArchiveInfo kNewer{7301234567890123456ull, 0, 16 << 20, 0xD125};
+
+// The stored form of a segment of `cluster`: its metadata frame (all ensure_archive_info reads)
+// and a stand-in payload.
+std::string stored_segment(const std::string& name, const ArchiveInfo& cluster) {
+    ContainerMeta meta;
+    meta.name = name;
+    meta.raw_size = cluster.seg_size;
+    meta.sysid = cluster.sysid;
+    meta.tli = 1;
+    meta.pg_major = cluster.pg_major;
+    meta.wal_magic = cluster.unverified_magic;
+    std::vector<std::uint8_t> frame = encode_meta_frame(meta);
+    return std::string(frame.begin(), frame.end()) + "payload";
+}
 
 std::string parse_error(std::string_view text) {
     Error e = error_of([&] { parse_archive_info(text); });
@@ -115,8 +132,8 @@ TEST_CASE("a concurrent first push wins and is compared", "[archive_info]") {
         same.set(kArchiveInfoName, format_archive_info(kCluster));
     };
     ensure_archive_info(same, kCluster);
-    CHECK(same.calls ==
-          std::vector<std::string>{"get walferry.info", "put walferry.info", "get walferry.info"});
+    CHECK(same.calls == std::vector<std::string>{"get walferry.info", "list", "put walferry.info",
+                                                 "get walferry.info"});
 }
 
 TEST_CASE("store failures pass through ensure_archive_info", "[archive_info]") {
@@ -137,4 +154,129 @@ TEST_CASE("walferry.info in a file:// archive", "[archive_info]") {
     CHECK_THROWS_AS(ensure_archive_info(again, {1, 15, 16 << 20}), Error);
     // the info file is a regular file of the archive, listed like any other
     CHECK(store.list() == std::vector<std::string>{"walferry.info"});
+}
+
+TEST_CASE("an unverified magic is recorded in walferry.info and read back", "[archive_info]") {
+    const std::string text = format_archive_info(kNewer);
+    CHECK_THAT(text, Catch::Contains("\nunverified_wal_magic = 0xD125\n"));
+    // Readers that ignore the new key (every walferry before it) still find a positive major:
+    // a lower bound, one past the newest verified.
+    CHECK_THAT(text, Catch::StartsWith("system_identifier = 7301234567890123456\npg_major = 20\n"
+                                       "wal_segment_size = 16777216\n"));
+    CHECK(parse_archive_info(text) == kNewer);
+    // Files written before the key existed read as before.
+    CHECK(parse_archive_info("system_identifier = 5\npg_major = 19\nwal_segment_size = 1\n") ==
+          ArchiveInfo{5, 19, 1, 0});
+    // A magic recorded unverified that this walferry knows counts as its major.
+    CHECK(parse_archive_info("system_identifier = 5\npg_major = 19\nwal_segment_size = 1\n"
+                             "unverified_wal_magic = 0xD121\n") == ArchiveInfo{5, 19, 1, 0});
+    CHECK_THAT(parse_error("system_identifier = 5\npg_major = 20\nwal_segment_size = 1\n"
+                           "unverified_wal_magic = 0x10000\n"),
+               Catch::Contains("unverified_wal_magic 65536 is out of range"));
+    CHECK_THAT(parse_error("system_identifier = 5\npg_major = 20\nwal_segment_size = 1\n"
+                           "unverified_wal_magic = \"D125\"\n"),
+               Catch::Contains("unverified_wal_magic must be a positive integer"));
+}
+
+TEST_CASE("the cluster of a header or of stored metadata", "[archive_info]") {
+    WalPageHeader h;
+    h.sysid = 9;
+    h.seg_size = 1 << 20;
+    h.magic = 0xD121;
+    h.pg_major = 19;
+    CHECK(cluster_of(h) == ArchiveInfo{9, 19, 1 << 20, 0});
+    h.magic = 0xD130;
+    h.pg_major = 0;
+    CHECK(cluster_of(h) == ArchiveInfo{9, 0, 1 << 20, 0xD130});
+    ContainerMeta meta;
+    meta.sysid = 9;
+    meta.raw_size = 1 << 20;
+    meta.pg_major = 0;
+    meta.wal_magic = 0xD120;  // pushed unverified by a walferry that did not know 19's beta
+    CHECK(cluster_of(meta) == ArchiveInfo{9, 19, 1 << 20, 0});
+}
+
+TEST_CASE("a newer magic is recorded once and later pushes compare the magic", "[archive_info]") {
+    MemoryStore store("n");
+    ensure_archive_info(store, kNewer);
+    CHECK(store.text(kArchiveInfoName) == format_archive_info(kNewer));
+    ensure_archive_info(store, kNewer);
+    CHECK(store.puts.size() == 1);
+    ArchiveInfo other_magic = kNewer;
+    other_magic.unverified_magic = 0xD126;
+    Error e = error_of([&] { ensure_archive_info(store, other_magic); });
+    CHECK(e.code() == ErrorCode::kForeignCluster);
+    CHECK_THAT(e.what(), Catch::Contains("PostgreSQL major version newer than 19 (WAL page magic "
+                                         "0xD126) differs from newer than 19 (WAL page magic "
+                                         "0xD125)"));
+    ArchiveInfo verified = kNewer;
+    verified.pg_major = 19;
+    verified.unverified_magic = 0;
+    CHECK(error_of([&] { ensure_archive_info(store, verified); }).code() ==
+          ErrorCode::kForeignCluster);
+
+    // An archive a newer walferry created, knowing the magic as 20 or later, takes the segments
+    // this walferry cannot place: the system identifier still has to match.
+    MemoryStore later("l");
+    later.set(kArchiveInfoName, format_archive_info({kNewer.sysid, 20, 16 << 20}));
+    ensure_archive_info(later, kNewer);
+    CHECK(error_of([&] {
+              ensure_archive_info(later, {1, 0, 16 << 20, 0xD125});
+          }).code() == ErrorCode::kForeignCluster);
+    MemoryStore older("o");
+    older.set(kArchiveInfoName, format_archive_info({kNewer.sysid, 18, 16 << 20}));
+    CHECK(error_of([&] { ensure_archive_info(older, kNewer); }).code() ==
+          ErrorCode::kForeignCluster);
+}
+
+TEST_CASE("a lost walferry.info is re-created from the stored segments only", "[archive_info]") {
+    MemoryStore store("s");
+    store.set("000000010000000000000003.zst", stored_segment("000000010000000000000003", kCluster));
+    store.set("000000010000000000000004.zst", stored_segment("000000010000000000000004", kCluster));
+    store.set("00000002.history.zst", "not read");
+    const ArchiveInfo foreign{123, 15, 16 << 20};
+    Error e = error_of([&] { ensure_archive_info(store, foreign); });
+    CHECK(e.code() == ErrorCode::kForeignCluster);
+    CHECK(std::string(e.what()) ==
+          "the WAL file belongs to another cluster than the archive: system identifier 123 "
+          "differs from 7301234567890123456 recorded in the metadata of "
+          "\"000000010000000000000004.zst\" in memory://s (walferry.info is missing)");
+    CHECK(store.puts.empty());
+    // the newest segment's metadata frame only, once
+    CHECK(std::count(store.calls.begin(), store.calls.end(), "stat 000000010000000000000004.zst") ==
+          1);
+    CHECK(std::count(store.calls.begin(), store.calls.end(), "stat 000000010000000000000003.zst") ==
+          0);
+    CHECK(error_of([&] {
+              ensure_archive_info(store, {kCluster.sysid, 15, 1 << 20});
+          }).code() == ErrorCode::kForeignCluster);
+
+    ensure_archive_info(store, kCluster);
+    CHECK(store.puts == std::vector<std::string>{"walferry.info"});
+    CHECK(store.text(kArchiveInfoName) == format_archive_info(kCluster));
+    CHECK(error_of([&] { ensure_archive_info(store, foreign); }).code() ==
+          ErrorCode::kForeignCluster);
+}
+
+TEST_CASE("a lost walferry.info: damaged metadata of the newest segment is skipped",
+          "[archive_info]") {
+    MemoryStore store("d");
+    store.set("000000010000000000000003.partial.zst",
+              stored_segment("000000010000000000000003.partial", kNewer));
+    store.set("000000010000000000000004.zst", "damaged");
+    const ArchiveInfo foreign{123, 0, 16 << 20, 0xD125};
+    Error e = error_of([&] { ensure_archive_info(store, foreign); });
+    CHECK(e.code() == ErrorCode::kForeignCluster);
+    CHECK_THAT(e.what(), Catch::Contains("000000010000000000000003.partial.zst"));
+    ensure_archive_info(store, kNewer);
+    CHECK(store.text(kArchiveInfoName) == format_archive_info(kNewer));
+
+    // Segments but no readable metadata: whose the archive is cannot be told.
+    MemoryStore bad("b");
+    bad.set("000000010000000000000004.zst", "damaged");
+    e = error_of([&] { ensure_archive_info(bad, kCluster); });
+    CHECK(e.code() == ErrorCode::kInvalidContainer);
+    CHECK_THAT(e.what(), Catch::Contains("walferry.info of memory://b is missing") &&
+                             Catch::Contains("000000010000000000000004.zst"));
+    CHECK(bad.puts.empty());
 }

@@ -125,6 +125,36 @@ TEST_CASE("metadata frames round-trip and report their size", "[container]") {
     CHECK(decode_meta_frame(hframe, frame_size) == history);
 }
 
+TEST_CASE("a segment of an unverified newer version records its magic", "[container]") {
+    ContainerMeta meta = segment_meta("000000030000000A000000FF");
+    meta.raw_size = 16 << 20;
+    meta.sha256 = digest_from_hex(kSha);
+    meta.pg_major = 0;
+    meta.wal_magic = 0xD125;
+    Bytes frame = encode_meta_frame(meta);
+    CHECK_THAT(std::string(frame.begin(), frame.end()),
+               Catch::Contains("sysid=7301234567890123456\ntli=3\npg_major=0\nwal_magic=0xD125\n"));
+    std::size_t frame_size = 0;
+    CHECK(decode_meta_frame(frame, frame_size) == meta);
+    // a known version writes no magic
+    CHECK_THAT(std::string(frame.begin(), frame.end()), Catch::Contains("wal_magic"));
+    meta.pg_major = 19;
+    meta.wal_magic = 0;
+    Bytes known = encode_meta_frame(meta);
+    CHECK_THAT(std::string(known.begin(), known.end()), !Catch::Contains("wal_magic"));
+
+    std::string base =
+        "walferry-container=1\nname=000000030000000A000000FF\nraw_size=16777216\n"
+        "sha256=" +
+        kSha + "\nsysid=1\ntli=3\npg_major=0\n";
+    CHECK_THAT(meta_error(frame_of(base)).what(), Catch::Contains("wal_magic is missing"));
+    for (const char* bad : {"D125", "0x", "0xZZ", "0x0", "0x10000", "0xD125 "}) {
+        INFO("wal_magic: " << bad);
+        CHECK_THAT(meta_error(frame_of(base + "wal_magic=" + bad + "\n")).what(),
+                   Catch::Contains("wal_magic has a malformed value"));
+    }
+}
+
 TEST_CASE("metadata parsing is strict but ignores unknown keys", "[container]") {
     std::string base =
         "walferry-container=1\nname=00000002.history\nraw_size=42\nsha256=" + kSha + "\n";

@@ -240,3 +240,23 @@ TEST_CASE("garbage lines are rejected naming the line number", "[timeline_histor
     }
     check_bad_history(3, "1\t0/3000158\n2\t0/50" + std::string(1, '\0') + "00000\tx\n", 2);
 }
+
+TEST_CASE("check_small_wal_file: the one content rule of push and fetch", "[timeline_history]") {
+    const WalName history = parse_wal_name("00000003.history");
+    const WalName backup = parse_wal_name("000000010000000000000005.00000028.backup");
+    CHECK_NOTHROW(check_small_wal_file(history, std::string_view(kThree).size(), kThree));
+    CHECK_NOTHROW(check_small_wal_file(backup, 5, "START"));
+    auto refused = [](const WalName& name, std::string_view content) {
+        return error_message(ErrorCode::kInvalidHistory,
+                             [&] { check_small_wal_file(name, content.size(), content); });
+    };
+    CHECK_THAT(refused(history, ""), Contains("empty"));
+    CHECK_THAT(refused(backup, ""), Contains("empty"));
+    CHECK_THAT(refused(history, "# comment\n\n  # another\n"), Contains("no parent timeline"));
+    CHECK_THAT(refused(history, "\n"), Contains("no parent timeline"));
+    CHECK_THAT(refused(history, "garbage\n"), Contains("line 1"));
+    CHECK_THAT(refused(history, "3\t0/5000000\tself\n"), Contains("3"));
+    CHECK_THAT(error_message(ErrorCode::kInvalidHistory,
+                             [&] { check_small_wal_file(backup, kMaxSmallWalFileSize + 1, ""); }),
+               Contains("1048577 bytes"));
+}

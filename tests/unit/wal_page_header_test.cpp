@@ -74,8 +74,8 @@ void check_mismatch(const WalPageHeader& header, const std::string& name) {
 
 TEST_CASE("each known page magic maps to its PostgreSQL major", "[wal_page_header]") {
     const std::pair<std::uint16_t, int> known[] = {
-        {0xD101, 12}, {0xD106, 13}, {0xD10D, 14}, {0xD110, 15},
-        {0xD113, 16}, {0xD116, 17}, {0xD118, 18},
+        {0xD101, 12}, {0xD106, 13}, {0xD10D, 14}, {0xD110, 15}, {0xD113, 16},
+        {0xD116, 17}, {0xD118, 18}, {0xD120, 19}, {0xD121, 19},
     };
     for (auto [magic, major] : known) {
         INFO("magic: " << magic);
@@ -86,14 +86,85 @@ TEST_CASE("each known page magic maps to its PostgreSQL major", "[wal_page_heade
         CHECK(h.magic == magic);
         CHECK(h.pg_major == major);
     }
-    const std::uint16_t unknown[] = {0x0000, 0xD100, 0xD102, 0xD105,
-                                     0xD117, 0xD119, 0x10D1, 0xFFFF};
+    const std::uint16_t unknown[] = {0x0000, 0xD100, 0xD102, 0xD105, 0xD117,
+                                     0xD119, 0xD11F, 0x10D1, 0xD200, 0xFFFF};
     for (std::uint16_t magic : unknown) {
         INFO("magic: " << magic);
         CHECK(pg_major_for_magic(magic) == 0);
         RawHeader raw;
         raw.magic = magic;
         check_refused(raw, {"magic"});
+    }
+}
+
+TEST_CASE("a magic newer than the table with an otherwise valid header is accepted unverified",
+          "[wal_page_header]") {
+    CHECK(kNewestKnownWalMagic == 0xD121);
+    CHECK(kNewestKnownPgMajor == 19);
+    for (std::uint16_t magic :
+         std::initializer_list<std::uint16_t>{0xD122, 0xD125, 0xD130, 0xD1FF}) {
+        INFO("magic: " << magic);
+        CHECK(is_unverified_wal_magic(magic));
+        RawHeader raw;
+        raw.magic = magic;
+        const WalPageHeader h = parse(raw);
+        CHECK(h.magic == magic);
+        CHECK(h.pg_major == 0);
+        CHECK_FALSE(h.verified());
+        CHECK(h.sysid == raw.sysid);
+        CHECK_NOTHROW(check_header_matches_name(h, parse_wal_name("000000030000000A000000FF")));
+        check_mismatch(h, "000000030000000A000000FE");
+        // every other field is checked as for a known magic
+        RawHeader bad = raw;
+        bad.info = 0;
+        check_refused(bad, {"long"});
+        bad = raw;
+        bad.tli = 0;
+        check_refused(bad, {"timeline"});
+        bad = raw;
+        bad.sysid = 0;
+        check_refused(bad, {"system"});
+        bad = raw;
+        bad.seg_size = 3u << 20;
+        check_refused(bad, {"segment size"});
+        bad = raw;
+        bad.block_size = 1000;
+        check_refused(bad, {"block"});
+        bad = raw;
+        bad.pageaddr += 8192;
+        check_refused(bad, {"page address"});
+    }
+    // Known magics are verified, not "unverified"; nothing below the newest known or outside
+    // 0xD1xx has the form of a newer one.
+    for (std::uint16_t magic : std::initializer_list<std::uint16_t>{
+             0xD101, 0xD118, 0xD120, 0xD121, 0xD11F, 0xD119, 0xD200, 0xD0FF, 0x21D1, 0xFFFF}) {
+        INFO("magic: " << magic);
+        CHECK_FALSE(is_unverified_wal_magic(magic));
+    }
+    RawHeader raw;
+    raw.magic = 0xD200;
+    CHECK_THAT(error_message(ErrorCode::kInvalidWalHeader, [&] { parse(raw); }),
+               Contains("magic 0xD200 is not that of PostgreSQL 12 to 19") &&
+                   Contains("0xD122 to 0xD1FF"));
+}
+
+TEST_CASE("a header of each verified version is read with its major", "[wal_page_header]") {
+    const std::pair<std::uint16_t, int> versions[] = {
+        {0xD101, 12}, {0xD106, 13}, {0xD10D, 14}, {0xD110, 15}, {0xD113, 16},
+        {0xD116, 17}, {0xD118, 18}, {0xD120, 19}, {0xD121, 19},
+    };
+    for (auto [magic, major] : versions) {
+        INFO("magic: " << magic);
+        for (std::uint32_t seg_size : {1u << 20, 16u << 20, 1u << 30}) {
+            RawHeader raw;
+            raw.magic = magic;
+            raw.seg_size = seg_size;
+            raw.pageaddr = std::uint64_t{seg_size} * 7;
+            const WalPageHeader h = parse(raw);
+            CHECK(h.pg_major == major);
+            CHECK(h.verified());
+            CHECK_NOTHROW(check_header_matches_name(h, segment_name(3, 7, seg_size)));
+        }
     }
 }
 
