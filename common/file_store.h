@@ -1,6 +1,7 @@
 // The file:// backend: an archive in a local (or locally mounted) directory.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "store.h"
@@ -23,7 +24,13 @@ public:
 
     const std::string& dir() const noexcept { return dir_; }
 
+    // Called with the path of every file or directory this store fsyncs, before the fsync: lets
+    // a test see what a call made durable.
+    std::function<void(const std::string& path)> on_fsync;
+
 private:
+    void fsync_or_throw(int fd, const std::string& path, const char* what) const;
+
     std::string dir_;
     UniqueFd remove_dirfd_;  // opened by the first remove()
 };
