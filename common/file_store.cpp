@@ -250,6 +250,15 @@ void FileStore::fsync_or_throw(int fd, const std::string& path, const char* what
     if (::fsync(fd) != 0) throw_io(what, path, errno);
 }
 
+void FileStore::sync(std::string_view name) {
+    std::optional<OpenObject> obj = open_object(dir_, name);
+    if (!obj)
+        throw Error(ErrorCode::kIo, "\"" + join(dir_, name) + "\" vanished before it was synced");
+    fsync_or_throw(obj->fd.get(), obj->path, "cannot fsync");
+    UniqueFd dirfd = open_dir(dir_);
+    fsync_or_throw(dirfd.get(), dir_, "cannot fsync archive directory");
+}
+
 std::optional<ObjectStat> FileStore::stat(std::string_view name, std::size_t head_bytes) {
     std::optional<OpenObject> obj = open_object(dir_, name);
     if (!obj) return std::nullopt;

@@ -17,6 +17,7 @@ public:
 
     std::string describe() const override;
     bool put(std::string_view name, ByteParts parts) override;
+    void sync(std::string_view name) override;
     std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override;
     bool get(std::string_view name, const ByteSink& sink) override;
     std::vector<std::string> list() override;
