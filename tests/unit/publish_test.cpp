@@ -41,7 +41,7 @@ TEST_CASE("an identical stored copy compressed otherwise is already present", "[
     CHECK(store.puts.empty());
 }
 
-TEST_CASE("a truncated stored copy with intact metadata is refused, never answered 0",
+TEST_CASE("a truncated stored copy with intact metadata is refused and never answered 0",
           "[publish]") {
     const PreparedWal wal = prepared_history(2, kText);
     std::vector<std::uint8_t> truncated = stored_bytes(wal);
