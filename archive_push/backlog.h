@@ -31,11 +31,15 @@ std::vector<std::string> backlog_entries(Store& queue);
 std::uint64_t backlog_bytes(Store& queue);
 
 // Durably adds `wal` to `queue` under sequence `seq` (Error on failure: the caller must then
-// fail the push, since the file would be missing from that destination).
-void add_to_backlog(Store& queue, const PreparedWal& wal, std::uint64_t seq);
+// fail the push, since the file would be missing from that destination). `source`, the WAL
+// file's absolute path, is recorded next to the entry (best effort): should the entry be found
+// damaged, that file is sent instead while it is still there.
+void add_to_backlog(Store& queue, const PreparedWal& wal, std::uint64_t seq,
+                    const std::string& source = {});
 
-// Reads an entry back into what publish() needs; nullopt if it is gone (a concurrent drain,
-// another push's or a --drain, sent it meanwhile). Error(kInvalidState) if it is damaged.
+// Reads an entry back into what publish() needs, checked whole (decompressed, size and SHA-256
+// against its metadata); nullopt if it is gone (a concurrent drain, another push's or a
+// --drain, sent it meanwhile). Error(kInvalidState) naming the entry if it is damaged.
 std::optional<PreparedWal> read_backlog_entry(Store& queue, const std::string& entry);
 
 struct DrainResult {
@@ -51,11 +55,14 @@ struct DrainResult {
 bool is_refusal(ErrorCode code);
 
 // Sends every entry of `queue` to `destination`, oldest first. A refused entry (conflict,
-// foreign cluster, unreadable stored file) is kept and reported, and the next one is tried; a
+// foreign cluster, unreadable stored file) is kept and reported, and the next one is tried. A
+// damaged entry is never sent: it is reported, and the WAL file it came from is sent instead if
+// it is still there unchanged (prepared with `compress`; the entry is then kept aside as
+// "damaged-<entry>", out of the queue), else the entry stays queued. A
 // transport or I/O failure stops the drain. Two drains of one queue may run at once (the
 // archiver's push and a --drain): an entry the other one sent first is skipped, and one both
 // sent is stored once (the second put finds it identical). Never throws for the destination's
 // failures.
-DrainResult drain_backlog(Store& queue, Store& destination);
+DrainResult drain_backlog(Store& queue, Store& destination, const CompressOptions& compress = {});
 
 }  // namespace walferry

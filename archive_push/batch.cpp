@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <sstream>
 
+#include "container.h"
 #include "error.h"
 #include "escape.h"
+#include "open_store.h"
 #include "unique_fd.h"
 
 namespace walferry {
@@ -47,10 +49,19 @@ std::set<std::string> ready_names(const std::string& wal_path) {
 }
 
 std::string format_marker(const BatchMarker& marker) {
-    std::string text = "walferry-batch-marker=1\nname=" + marker.name +
+    auto one_line = [&](const std::string& value) -> const std::string& {
+        if (value.find('\n') == std::string::npos) return value;
+        throw Error(ErrorCode::kInvalidState, "batch marker for \"" +
+                                                  escape_bytes(marker.name, 80) +
+                                                  "\": a name or URL holds a line break");
+    };
+    std::string text = "walferry-batch-marker=2\nname=" + one_line(marker.name) +
                        "\nsize=" + std::to_string(marker.size) +
-                       "\nsha256=" + to_hex(marker.sha256) + "\n";
-    for (const auto& d : marker.destinations) text += "destination=" + d + "\n";
+                       "\nsha256=" + to_hex(marker.sha256) +
+                       "\nwritten=" + std::to_string(marker.written) + "\n";
+    // Each url line belongs to the destination line before it.
+    for (const auto& d : marker.destinations)
+        text += "destination=" + one_line(d.name) + "\nurl=" + one_line(d.url) + "\n";
     if (const auto& id = marker.identity) {
         text += "identity=" + format_identity(*id) + "\n";
     }
@@ -61,7 +72,7 @@ BatchMarker parse_marker(std::string_view text) {
     BatchMarker m;
     std::istringstream in{std::string(text)};
     std::string line;
-    bool header = false, has_size = false, has_sha = false;
+    bool header = false, has_size = false, has_sha = false, has_written = false;
     while (std::getline(in, line)) {
         auto eq = line.find('=');
         if (eq == std::string::npos) {
@@ -70,7 +81,7 @@ BatchMarker parse_marker(std::string_view text) {
         }
         std::string key = line.substr(0, eq), value = line.substr(eq + 1);
         try {
-            if (key == "walferry-batch-marker" && value == "1")
+            if (key == "walferry-batch-marker" && value == "2")
                 header = true;
             else if (key == "name")
                 m.name = value;
@@ -78,15 +89,21 @@ BatchMarker parse_marker(std::string_view text) {
                 m.size = std::stoull(value), has_size = true;
             else if (key == "sha256")
                 m.sha256 = digest_from_hex(value), has_sha = true;
+            else if (key == "written")
+                m.written = std::stoll(value), has_written = true;
             else if (key == "destination")
-                m.destinations.push_back(value);
+                m.destinations.push_back(MarkerHolder{value, {}});
+            else if (key == "url" && !m.destinations.empty() && m.destinations.back().url.empty())
+                m.destinations.back().url = value;
             else if (key == "identity")
                 m.identity = parse_identity(value).value();
         } catch (const std::exception&) {
             throw Error(ErrorCode::kInvalidState, "batch marker: bad " + key);
         }
     }
-    if (!header || m.name.empty() || !has_size || !has_sha) {
+    bool urls = std::all_of(m.destinations.begin(), m.destinations.end(),
+                            [](const MarkerHolder& d) { return !d.url.empty(); });
+    if (!header || m.name.empty() || !has_size || !has_sha || !has_written || !urls) {
         throw Error(ErrorCode::kInvalidState, "batch marker is incomplete");
     }
     return m;
@@ -118,12 +135,37 @@ std::optional<BatchMarker> read_marker(Store& markers, const std::string& wal_na
     }
 }
 
-bool marker_covers(const BatchMarker& marker, const std::vector<std::string>& destinations,
-                   std::optional<int> required) {
+namespace {
+
+// For a local archive, whether it still holds the marked file (its metadata: one small read);
+// a remote one is taken at its word.
+bool still_holds(const Destination& d, const BatchMarker& marker) {
+    if (d.location.scheme != Location::Scheme::kFile) return true;
+    try {
+        std::unique_ptr<Store> store = open_store(d);
+        std::optional<ObjectStat> st =
+            store->stat(parse_wal_name(marker.name).archive_file_name(), kMetaReadSize);
+        if (!st) return false;
+        std::size_t frame_size = 0;
+        ContainerMeta meta = decode_meta_frame(st->head, frame_size);
+        return meta.name == marker.name && meta.raw_size == marker.size &&
+               meta.sha256 == marker.sha256;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+bool marker_covers(const BatchMarker& marker, const std::vector<Destination>& destinations,
+                   std::optional<int> required, std::int64_t now) {
+    if (now < marker.written || now - marker.written > kMarkerMaxAgeS) return false;
     int held = 0;
     for (const auto& d : destinations) {
-        if (std::find(marker.destinations.begin(), marker.destinations.end(), d) !=
-            marker.destinations.end()) {
+        const MarkerHolder holder{d.name, d.location.url()};
+        if (std::find(marker.destinations.begin(), marker.destinations.end(), holder) !=
+                marker.destinations.end() &&
+            still_holds(d, marker)) {
             ++held;
         }
     }

@@ -6,6 +6,30 @@ namespace walferry {
 
 namespace {
 
+// Reads the stored copy back whole (decompressed, size and SHA-256 checked against its
+// metadata): intact metadata over a truncated or damaged payload must not pass for the file, or
+// PostgreSQL would recycle the only good copy. Only on the rare "already there" path (a retry),
+// so a download over SFTP is affordable there.
+void verify_stored(Store& store, const std::string& stored_name) {
+    ContainerReader reader([](std::span<const std::uint8_t>) {});
+    try {
+        bool found =
+            store.get(stored_name, [&](std::span<const std::uint8_t> c) { reader.feed(c); });
+        if (!found) {
+            throw Error(ErrorCode::kInternal, "\"" + stored_name + "\" vanished from " +
+                                                  store.describe() + " while read back");
+        }
+        reader.finish();
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::kChecksumMismatch && e.code() != ErrorCode::kInvalidContainer)
+            throw;
+        throw Error(e.code(), "\"" + stored_name + "\" already exists in " + store.describe() +
+                                  " with this file's metadata but is damaged (" + e.what() +
+                                  "); left untouched: move it away or restore it so that this "
+                                  "WAL file can be archived");
+    }
+}
+
 // nullopt if the store has no file under the name; otherwise whether it is identical.
 std::optional<PublishOutcome> compare_stored(Store& store, const PreparedWal& wal,
                                              const std::string& stored_name) {
@@ -27,6 +51,10 @@ std::optional<PublishOutcome> compare_stored(Store& store, const PreparedWal& wa
                         " with different content: stored sha256 " + to_hex(stored.sha256) +
                         ", new sha256 " + to_hex(ours.sha256) + "; left untouched");
     }
+    verify_stored(store, stored_name);
+    // The name may be there undurably (a push killed before its directory fsync): answer for it
+    // only once it is synced, as a fresh put would be.
+    store.sync(stored_name);
     return PublishOutcome::kAlreadyPresent;
 }
 

@@ -18,7 +18,9 @@ enum class PublishOutcome {
 // the first push) once per cluster, not once per file: a batch reads it once. Then it stores the
 // file unless the same name is already there. Same name with other content -> Error(kConflict)
 // naming both SHA-256s; the stored file is never touched. A stored file whose metadata cannot be
-// read -> Error(kInvalidContainer), also untouched.
+// read -> Error(kInvalidContainer), also untouched. Same metadata: the stored copy is read back
+// whole (a truncated or damaged one -> Error(kChecksumMismatch or kInvalidContainer), untouched)
+// and synced (file and name) before kAlreadyPresent is answered.
 class Publisher {
   public:
     explicit Publisher(Store& store) : store_(store) {}

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <thread>
 
@@ -54,7 +55,8 @@ void warn(const std::string& message) {
 // prepared, over one store. A failure to reach it fails the files not tried yet; a refusal only
 // fails that file. `queue` is null for --drain.
 void run_destination(const Destination& d, const Spool& spool, PreparedQueue* queue,
-                     std::optional<std::int64_t> skip_age, DestinationRun& run) {
+                     const CompressOptions& compress, std::optional<std::int64_t> skip_age,
+                     DestinationRun& run) {
     run.files.resize(queue ? queue->capacity() : 0);
     std::size_t next = 0;
     auto fail_rest = [&](const Error& e) {
@@ -75,7 +77,7 @@ void run_destination(const Destination& d, const Spool& spool, PreparedQueue* qu
         if (queue) store->warm_up();  // the handshake while the batch is being compressed
         try {
             if (auto backlog = spool.backlog(d.name, false))
-                run.drain = drain_backlog(*backlog, *store);
+                run.drain = drain_backlog(*backlog, *store, compress);
         } catch (const Error& e) {
             run.spool_error = e;
         }
@@ -105,6 +107,7 @@ void run_destination(const Destination& d, const Spool& spool, PreparedQueue* qu
 // `skip_ages`: for each destination left alone this time, how long ago it failed; empty: none.
 std::vector<DestinationRun> run_all(const std::vector<Destination>& destinations,
                                     const Spool& spool, PreparedQueue* queue,
+                                    const CompressOptions& compress,
                                     const std::vector<std::optional<std::int64_t>>& skip_ages) {
     std::vector<DestinationRun> runs(destinations.size());
     {
@@ -112,7 +115,8 @@ std::vector<DestinationRun> run_all(const std::vector<Destination>& destinations
         for (std::size_t i = 0; i < destinations.size(); ++i) {
             runs[i].destination = &destinations[i];
             threads.emplace_back(run_destination, std::cref(destinations[i]), std::cref(spool),
-                                 queue, skip_ages.empty() ? std::nullopt : skip_ages[i],
+                                 queue, std::cref(compress),
+                                 skip_ages.empty() ? std::nullopt : skip_ages[i],
                                  std::ref(runs[i]));
         }
     }
@@ -158,15 +162,16 @@ void report_drain(const DestinationRun& run, bool verbose) {
 
 // Whether file `i` is done: every destination holds it, or `required` do and the others have it
 // in their backlog. Otherwise the error to report (refusals first: a conflict is never queued).
-std::optional<Error> settle(std::size_t i, const PreparedWal& wal,
+// `source`: the file's absolute path, recorded with a backlog entry.
+std::optional<Error> settle(std::size_t i, const PreparedWal& wal, const std::string& source,
                             std::vector<DestinationRun>& runs, std::optional<int> required,
                             const Spool& spool, std::uint64_t cap, std::uint64_t& backlog_total,
-                            std::vector<std::string>& holders) {
+                            std::vector<MarkerHolder>& holders) {
     std::vector<const DestinationRun*> failed;
     for (const auto& run : runs) {
         const FileResult& r = run.files[i];
         if (r.outcome)
-            holders.push_back(run.destination->name);
+            holders.push_back({run.destination->name, run.destination->location.url()});
         else
             failed.push_back(&run);
     }
@@ -185,7 +190,7 @@ std::optional<Error> settle(std::size_t i, const PreparedWal& wal,
     }
     try {
         for (const auto* run : failed) {
-            add_to_backlog(*spool.backlog(run->destination->name, true), wal, now_ns());
+            add_to_backlog(*spool.backlog(run->destination->name, true), wal, now_ns(), source);
         }
     } catch (const Error& e) {
         return Error(e.code(),
@@ -210,10 +215,11 @@ std::vector<std::string> names_of(const std::vector<Destination>& destinations) 
     return names;
 }
 
-// True if an earlier call pushed this very file ahead (marker_matches_file: the same unchanged
-// file, or the same size and SHA-256).
+// True if an earlier call pushed this very file ahead into these very destinations, recently
+// (marker_covers), and it is the same file (marker_matches_file: unchanged, or the same size and
+// SHA-256).
 bool answered_by_marker(const Spool& spool, const std::string& wal_path,
-                        const std::vector<std::string>& names, std::optional<int> required) {
+                        const std::vector<Destination>& destinations, std::optional<int> required) {
     std::unique_ptr<Store> markers = spool.markers(false);
     if (!markers) return false;
     const std::string name = base_name(wal_path);
@@ -221,7 +227,8 @@ bool answered_by_marker(const Spool& spool, const std::string& wal_path,
     if (!try_parse_wal_name(name, parsed) || parsed.compressed) return false;
     std::optional<BatchMarker> marker = read_marker(*markers, name);
     if (!marker) return false;
-    bool ok = marker_covers(*marker, names, required) && marker_matches_file(*marker, wal_path);
+    bool ok = marker_covers(*marker, destinations, required, std::time(nullptr)) &&
+              marker_matches_file(*marker, wal_path);
     try {
         markers->remove(marker_file_name(name));  // used once, or stale
     } catch (const Error&) {
@@ -259,8 +266,9 @@ std::vector<std::string> batch_paths(const std::string& wal_path, const Config& 
     return paths;
 }
 
-int run_drain(const std::vector<Destination>& destinations, const Spool& spool, bool verbose) {
-    std::vector<DestinationRun> runs = run_all(destinations, spool, nullptr, {});
+int run_drain(const std::vector<Destination>& destinations, const Spool& spool,
+              const CompressOptions& compress, bool verbose) {
+    std::vector<DestinationRun> runs = run_all(destinations, spool, nullptr, compress, {});
     std::optional<Error> first;
     for (const auto& run : runs) {
         report_drain(run, verbose);
@@ -294,11 +302,12 @@ int run_push(const PushOptions& options) {
     std::optional<int> required = config.required;
     if (required && *required >= static_cast<int>(destinations.size())) required.reset();
     const Spool spool(config.spool);
-    if (options.drain) return run_drain(destinations, spool, options.verbose);
+    const CompressOptions compress{options.level.value_or(config.compress_level), config.threads};
+    if (options.drain) return run_drain(destinations, spool, compress, options.verbose);
     spool.check_outside_data_dir(options.wal_path);
 
     const std::vector<std::string> names = names_of(destinations);
-    if (answered_by_marker(spool, options.wal_path, names, required)) {
+    if (answered_by_marker(spool, options.wal_path, destinations, required)) {
         if (options.verbose) {
             std::fprintf(stderr, "%s: %s was pushed ahead with an earlier file\n", kTool.data(),
                          options.wal_path.c_str());
@@ -306,14 +315,13 @@ int run_push(const PushOptions& options) {
         return 0;
     }
 
-    CompressOptions compress{options.level.value_or(config.compress_level), config.threads};
     std::unique_ptr<Store> markers;
     // The files are read and compressed while the destinations connect.
     const std::vector<std::string> paths =
         batch_paths(options.wal_path, config, spool, options.verbose, markers);
     PreparedQueue queue(paths, compress);
     std::vector<DestinationRun> runs =
-        run_all(destinations, spool, &queue,
+        run_all(destinations, spool, &queue, compress,
                 skipped_destinations(names, spool, required, paths, config.backlog_cap_bytes));
     if (std::optional<Error> error = queue.error()) throw *error;
     std::vector<const PreparedWal*> files;
@@ -322,8 +330,9 @@ int run_push(const PushOptions& options) {
     std::uint64_t backlog_total = spool.backlog_total_bytes();
     std::optional<Error> failure;
     for (std::size_t i = 0; i < files.size(); ++i) {
-        std::vector<std::string> holders;
-        std::optional<Error> error = settle(i, *files[i], runs, required, spool,
+        std::vector<MarkerHolder> holders;
+        const std::string source = paths[i].starts_with('/') ? paths[i] : cwd + "/" + paths[i];
+        std::optional<Error> error = settle(i, *files[i], source, runs, required, spool,
                                             config.backlog_cap_bytes, backlog_total, holders);
         if (options.verbose) {
             for (const auto& run : runs) {
@@ -353,7 +362,8 @@ int run_push(const PushOptions& options) {
         try {
             write_marker(*markers,
                          BatchMarker{files[i]->name.wal_file_name(), files[i]->file.meta.raw_size,
-                                     files[i]->file.meta.sha256, holders, files[i]->identity});
+                                     files[i]->file.meta.sha256, holders, files[i]->identity,
+                                     std::time(nullptr)});
         } catch (const Error& e) {
             warn("batch marker for \"" + files[i]->name.wal_file_name() + "\": " + e.what());
             break;

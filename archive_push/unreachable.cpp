@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <numeric>
 #include <system_error>
 #include <filesystem>
 
@@ -51,19 +50,10 @@ void note_reachable(const Spool& spool, const std::string& name) {
 std::vector<bool> destinations_to_skip(const std::vector<std::optional<std::int64_t>>& ages,
                                        int required) {
     std::vector<bool> skip(ages.size(), false);
-    std::vector<std::size_t> order(ages.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::erase_if(order, [&](std::size_t i) {
-        return !ages[i] || *ages[i] >= kRetryUnreachableAfterS;
-    });
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return *ages[a] < *ages[b]; });
-    std::size_t tried = ages.size();
-    for (std::size_t i : order) {
-        if (tried <= static_cast<std::size_t>(std::max(required, 1))) break;
-        skip[i] = true;
-        --tried;
-    }
+    for (std::size_t i = 0; i < ages.size(); ++i)
+        skip[i] = ages[i] && *ages[i] < kRetryUnreachableAfterS;
+    const auto tried = std::count(skip.begin(), skip.end(), false);
+    if (tried < std::max(required, 1)) std::fill(skip.begin(), skip.end(), false);
     return skip;
 }
 

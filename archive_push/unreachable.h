@@ -27,8 +27,9 @@ void note_unreachable(const Spool& spool, const std::string& name);
 void note_reachable(const Spool& spool, const std::string& name);
 
 // Which destinations a push leaves alone: those found unreachable less than
-// kRetryUnreachableAfterS ago, most recent failure first, as long as at least `required` others
-// are still tried (never all of them: then every one is tried). Pure.
+// kRetryUnreachableAfterS ago, but only while the others (those that did not fail recently) are
+// at least `required`. Otherwise none: every destination is tried, in parallel, since any one of
+// those that failed may be up again and make the quorum. Pure.
 std::vector<bool> destinations_to_skip(const std::vector<std::optional<std::int64_t>>& ages,
                                        int required);
 

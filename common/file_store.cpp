@@ -132,8 +132,7 @@ class TempFile {
     const std::string& name() const noexcept { return name_; }
     const std::string& path() const noexcept { return path_; }
 
-    void sync_and_close() {
-        if (::fsync(fd_.get()) != 0) throw_io("cannot fsync", path_, errno);
+    void close() {
         if (::close(fd_.release()) != 0) throw_io("cannot close", path_, errno);
     }
     // The name no longer needs removing (renamed away).
@@ -228,11 +227,26 @@ bool FileStore::put(std::string_view name_view, ByteParts parts) {
 
     TempFile temp(dirfd.get(), dir_, name);
     for (const auto& part : parts) write_all(temp.fd(), part, temp.path());
-    temp.sync_and_close();
+    fsync_or_throw(temp.fd(), temp.path(), "cannot fsync");
+    temp.close();
     if (!publish_no_replace(dirfd.get(), temp, name, path)) return false;  // temp removed by RAII
     // The new name (and the temp's removal) are durable only once the directory is synced.
-    if (::fsync(dirfd.get()) != 0) throw_io("cannot fsync archive directory", dir_, errno);
+    fsync_or_throw(dirfd.get(), dir_, "cannot fsync archive directory");
     return true;
+}
+
+void FileStore::fsync_or_throw(int fd, const std::string& path, const char* what) const {
+    if (on_fsync) on_fsync(path);
+    if (::fsync(fd) != 0) throw_io(what, path, errno);
+}
+
+void FileStore::sync(std::string_view name) {
+    std::optional<OpenObject> obj = open_object(dir_, name);
+    if (!obj)
+        throw Error(ErrorCode::kIo, "\"" + join(dir_, name) + "\" vanished before it was synced");
+    fsync_or_throw(obj->fd.get(), obj->path, "cannot fsync");
+    UniqueFd dirfd = open_dir(dir_);
+    fsync_or_throw(dirfd.get(), dir_, "cannot fsync archive directory");
 }
 
 std::optional<ObjectStat> FileStore::stat(std::string_view name, std::size_t head_bytes) {

@@ -1,6 +1,7 @@
 // The file:// backend: an archive in a local (or locally mounted) directory.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "store.h"
@@ -16,6 +17,7 @@ public:
 
     std::string describe() const override;
     bool put(std::string_view name, ByteParts parts) override;
+    void sync(std::string_view name) override;
     std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override;
     bool get(std::string_view name, const ByteSink& sink) override;
     std::vector<std::string> list() override;
@@ -23,7 +25,13 @@ public:
 
     const std::string& dir() const noexcept { return dir_; }
 
+    // Called with the path of every file or directory this store fsyncs, before the fsync: lets
+    // a test see what a call made durable.
+    std::function<void(const std::string& path)> on_fsync;
+
 private:
+    void fsync_or_throw(int fd, const std::string& path, const char* what) const;
+
     std::string dir_;
     UniqueFd remove_dirfd_;  // opened by the first remove()
 };

@@ -150,14 +150,7 @@ bool SftpStore::put(std::string_view name_view, ByteParts parts) {
             rest = rest.subspan(static_cast<std::size_t>(n));
         }
     }
-    if (libssh2_sftp_fsync(file.get()) != 0) {
-        if (ssh.sftp_status() == LIBSSH2_FX_OP_UNSUPPORTED) {
-            throw Error(ErrorCode::kUnsupported, "cannot store \"" + url_of(name) +
-                                                     "\" durably: the server does not support "
-                                                     "fsync@openssh.com");
-        }
-        ssh.fail("cannot fsync", temp_url);
-    }
+    fsync_file(ssh, file, name, temp_url);
     file.close(temp_url);
 
     // Plain SSH_FXP_RENAME (SFTP v3 carries no flags): OpenSSH links, so it never replaces.
@@ -179,6 +172,29 @@ bool SftpStore::put(std::string_view name_view, ByteParts parts) {
     temp.published();
     if (destination_.remote_sync) sync_directory(ssh);
     return true;
+}
+
+void SftpStore::fsync_file(SshSession& ssh, const SftpHandle& file, std::string_view name,
+                           const std::string& url) {
+    if (libssh2_sftp_fsync(file.get()) == 0) return;
+    if (ssh.sftp_status() == LIBSSH2_FX_OP_UNSUPPORTED) {
+        throw Error(ErrorCode::kUnsupported, "cannot store \"" + url_of(name) +
+                                                 "\" durably: the server does not support "
+                                                 "fsync@openssh.com");
+    }
+    ssh.fail("cannot fsync", url);
+}
+
+void SftpStore::sync(std::string_view name) {
+    check_object_name(name);
+    SshSession& ssh = connected();
+    const std::string url = url_of(name);
+    LIBSSH2_SFTP_ATTRIBUTES attrs{};
+    SftpHandle file = open_for_reading(ssh, remote_path(name), url, attrs);
+    if (!file) throw Error(ErrorCode::kIo, "\"" + url + "\" vanished before it was synced");
+    fsync_file(ssh, file, name, url);
+    file.close(url);
+    if (destination_.remote_sync) sync_directory(ssh);
 }
 
 std::optional<ObjectStat> SftpStore::stat(std::string_view name, std::size_t head_bytes) {

@@ -25,6 +25,7 @@
 namespace walferry {
 
 class SshSession;
+class SftpHandle;
 
 class SftpStore final : public Store {
   public:
@@ -35,6 +36,9 @@ class SftpStore final : public Store {
     std::string describe() const override;
     void warm_up() override { connected(); }
     bool put(std::string_view name, ByteParts parts) override;
+    // fsync@openssh.com on the file opened read-only (sftp-server fsyncs the handle's fd, which
+    // needs no write access), then `remote_sync` as put() does.
+    void sync(std::string_view name) override;
     std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override;
     bool get(std::string_view name, const ByteSink& sink) override;
     std::vector<std::string> list() override;
@@ -51,6 +55,8 @@ class SftpStore final : public Store {
     std::string url_of(std::string_view name) const;
     void remove_dead_temps(SshSession& ssh, const std::string& name);
     void sync_directory(SshSession& ssh);
+    void fsync_file(SshSession& ssh, const SftpHandle& file, std::string_view name,
+                    const std::string& url);
 
     Destination destination_;
     std::unique_ptr<SshSession> session_;

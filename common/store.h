@@ -38,6 +38,12 @@ public:
     // already exists. Throws Error on failure; a failure never leaves a partial file under `name`.
     virtual bool put(std::string_view name, ByteParts parts) = 0;
 
+    // Makes the existing file `name` durable as put() leaves a file it published: its data and
+    // its name synced (a put() killed between publishing the name and syncing the directory
+    // leaves a name that a crash could still lose). Throws Error on failure, also if `name` does
+    // not exist.
+    virtual void sync(std::string_view name) = 0;
+
     // Size and first bytes of `name`, or nullopt if it does not exist.
     virtual std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) = 0;
 

@@ -6,6 +6,9 @@
 # nothing queued before is dropped. Once the destination is back, the next push sends it the
 # backlog oldest first, then its own file, and the backlog is empty (it failed seconds before, but
 # a push whose files the backlog could not take tries it anyway).
+# A backlog entry damaged in the spool (one flipped bit) is never sent: --drain names it, sends
+# the WAL file it was queued from instead (still there unchanged), keeps the entry aside as
+# damaged-<entry>, and exits 4 once.
 set -euo pipefail
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
@@ -86,4 +89,24 @@ expect_rc 9 "push with backlog_cap_bytes = 0 and b down"
 expect_stderr_has "backlog_cap_bytes 0" "push with cap 0"
 [[ -z $(queued) ]] || fail "something was queued with a cap of 0: $(queued)"
 pass
+
+note "a backlog entry damaged in the spool is never sent: reported, kept, the WAL file sent instead"
+sed -i "s/^backlog_cap_bytes = .*/backlog_cap_bytes = $((size * 10))/" "$WORK/walferry.toml"
+run "$PUSH" -c "$WORK/walferry.toml" "$(seg 4)"
+expect_rc 0 "push of segment 4 with b down"
+entry=$(find "$SPOOL/backlog" -type f -name '*.zst')
+[[ -n $entry ]] || fail "segment 4 was not queued for b"
+flip_bit "$entry" $(($(meta_frame_size "$entry") + 100)) 3
+cp "$entry" "$WORK/damaged-entry"
+mkdir "$B"
+run "$PUSH" --drain -c "$WORK/walferry.toml"
+expect_rc 4 "--drain of a damaged entry"
+expect_stderr_lines 2 "--drain of a damaged entry"  # the warning naming it, the summary error
+expect_stderr_matches "\"b\": backlog entry \"$(basename "$entry")\" .* is damaged" "--drain of a damaged entry"
+expect_stderr_has "sent from \"$(seg 4)\" instead" "--drain of a damaged entry"
+expect_decompresses "$B/$(basename "$(seg 4)").zst" "$(seg 4)"
+[[ -z $(queued | grep -v '^damaged-') ]] || fail "the damaged entry is still queued: $(queued)"
+expect_same_bytes "$(dirname "$entry")/damaged-$(basename "$entry")" "$WORK/damaged-entry"
+run "$PUSH" --drain -c "$WORK/walferry.toml"
+expect_rc 0 "--drain once the damaged entry is set aside"
 fault_done

@@ -115,6 +115,17 @@ grep -qF "$(sha256sum "$other5" | cut -d' ' -f1)" "$ERR" || fail "conflict messa
 [[ "$(dir_state "$A1")" == "$state1" && "$(dir_state "$A2")" == "$state2" ]] ||
   fail "re-pushes changed a remote archive"
 
+note "re-push over a truncated stored copy with intact metadata: exit 4, the copy untouched"
+cp -p "$A1/$name5.zst" "$E2E_WORK/good5"
+truncate -s -64 "$A1/$name5.zst"
+cp -p "$A1/$name5.zst" "$E2E_WORK/truncated5"
+run "$PUSH" -c "$only1" "$seg5"
+expect_rc 4 "re-push over a truncated stored copy"
+grep -qF "$name5.zst\" already exists" "$ERR" && grep -qF "damaged" "$ERR" ||
+  fail "re-push over a truncated copy: no message naming the damage: $(cat "$ERR")"
+cmp -s "$A1/$name5.zst" "$E2E_WORK/truncated5" || fail "re-push touched the truncated copy"
+cp -p "$E2E_WORK/good5" "$A1/$name5.zst"
+
 note "put() onto an existing name: 'exists', stored file untouched (plain SFTP rename never replaces)"
 cp "$A1/$name5.zst" "$E2E_WORK/stored5"
 run "$STORE" -c "$only1" put "$name5.zst" "$other5"

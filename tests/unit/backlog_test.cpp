@@ -3,13 +3,16 @@
 #include "backlog.h"
 
 #include <catch2/catch.hpp>
-
-#include "batch.h"
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
+#include "batch.h"
+#include "file_store.h"
+#include "location.h"
 #include "memory_store.h"
+#include "prepared_history.h"
+#include "publish.h"
 #include "scratch_dir.h"
 #include "spool.h"
 #include "store_test_helpers.h"
@@ -19,16 +22,15 @@ using walferry::testing::error_of;
 
 namespace {
 
-// A prepared timeline history file: no cluster check, so any store takes it.
 PreparedWal history(std::uint32_t tli, std::string_view text) {
-    PreparedWal wal;
-    wal.name = history_name(tli);
-    ContainerWriter writer(CompressOptions{1, 1});
-    writer.feed(walferry::testing::bytes_of(text));
-    ContainerMeta meta;
-    meta.name = wal.name.wal_file_name();
-    wal.file = writer.finish(meta);
-    return wal;
+    return walferry::testing::prepared_history(tli, text);
+}
+
+Destination destination(const std::string& name, const std::string& url) {
+    Destination d;
+    d.name = name;
+    d.location = parse_location(url, "/");
+    return d;
 }
 
 }  // namespace
@@ -142,6 +144,80 @@ TEST_CASE("a damaged backlog entry is kept and reported", "[backlog]") {
     CHECK(dest.files.empty());
 }
 
+TEST_CASE("a backlog entry with a flipped byte is not sent: kept and reported", "[backlog]") {
+    MemoryStore queue("queue"), dest("dest");
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 1);
+    add_to_backlog(queue, history(3, "2\t0/3000000\tthree\n"), 2);
+    const std::string entry = "00000000000000000001.00000002.history.zst";
+    queue.files[entry].back() ^= 0x01;  // in the zstd payload: the metadata frame is intact
+    const std::vector<std::uint8_t> damaged = queue.files[entry];
+    DrainResult r = drain_backlog(queue, dest);
+    CHECK(dest.files.count("00000002.history.zst") == 0);  // never published
+    CHECK(dest.files.count("00000003.history.zst") == 1);  // the next one still goes
+    CHECK(r.sent == 1);
+    CHECK(r.left == 1);
+    REQUIRE(r.refused.size() == 1);
+    CHECK_THAT(r.refused[0].what(), Catch::Contains(entry) && Catch::Contains("damaged"));
+    CHECK(queue.files.at(entry) == damaged);  // kept as it was
+}
+
+TEST_CASE("a truncated backlog entry is not sent", "[backlog]") {
+    MemoryStore queue("queue"), dest("dest");
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 1);
+    const std::string entry = "00000000000000000001.00000002.history.zst";
+    queue.files[entry].resize(queue.files[entry].size() - 3);
+    DrainResult r = drain_backlog(queue, dest);
+    CHECK(dest.files.empty());
+    CHECK(r.refused.size() == 1);
+    CHECK(queue.files.count(entry) == 1);
+}
+
+TEST_CASE("a damaged backlog entry is sent from pg_wal while the WAL file is there", "[backlog]") {
+    ScratchDir wal_dir;
+    const std::string text = "1\t0/2000000\ttwo\n";
+    wal_dir.write("00000002.history", text);
+    MemoryStore queue("queue"), dest("dest");
+    add_to_backlog(queue, history(2, text), 1, wal_dir / "00000002.history");
+    const std::string entry = "00000000000000000001.00000002.history.zst";
+    queue.files[entry].back() ^= 0x01;
+    DrainResult r = drain_backlog(queue, dest);
+    REQUIRE(dest.files.count("00000002.history.zst") == 1);
+    CHECK(dest.text("00000002.history.zst").size() > 0);
+    std::string restored;
+    ContainerReader reader(
+        [&](std::span<const std::uint8_t> c) { restored.append(c.begin(), c.end()); });
+    reader.feed(dest.files["00000002.history.zst"]);
+    CHECK(reader.finish().name == "00000002.history");
+    CHECK(restored == text);
+    // Reported, and the damaged entry kept, set aside where no drain sends it again.
+    REQUIRE(r.refused.size() == 1);
+    CHECK_THAT(r.refused[0].what(), Catch::Contains(entry) && Catch::Contains("damaged") &&
+                                        Catch::Contains(wal_dir / "00000002.history"));
+    CHECK(backlog_entries(queue).empty());
+    CHECK(queue.files.count("damaged-" + entry) == 1);
+    CHECK(drain_backlog(queue, dest).refused.empty());
+}
+
+TEST_CASE("a damaged entry whose WAL file is gone or differs stays in the backlog", "[backlog]") {
+    ScratchDir wal_dir;
+    MemoryStore queue("queue"), dest("dest");
+    add_to_backlog(queue, history(2, "1\t0/2000000\ttwo\n"), 1, wal_dir / "00000002.history");
+    const std::string entry = "00000000000000000001.00000002.history.zst";
+    queue.files[entry].back() ^= 0x01;
+    // Gone from pg_wal.
+    DrainResult r = drain_backlog(queue, dest);
+    CHECK(dest.files.empty());
+    REQUIRE(r.refused.size() == 1);
+    CHECK_THAT(r.refused[0].what(), Catch::Contains(entry) && Catch::Contains("damaged"));
+    CHECK(backlog_entries(queue) == std::vector<std::string>{entry});
+    // A file of that name with other content is not what was queued: not sent.
+    wal_dir.write("00000002.history", "1\t0/2000000\tother\n");
+    r = drain_backlog(queue, dest);
+    CHECK(dest.files.empty());
+    CHECK(r.refused.size() == 1);
+    CHECK(backlog_entries(queue) == std::vector<std::string>{entry});
+}
+
 TEST_CASE("look-ahead takes consecutive ready segments of the same timeline", "[batch]") {
     const std::uint64_t seg = 16 << 20;
     WalName cur = parse_wal_name("0000000100000000000000FE");
@@ -155,22 +231,42 @@ TEST_CASE("look-ahead takes consecutive ready segments of the same timeline", "[
 }
 
 TEST_CASE("batch markers round-trip and cover as required says", "[batch]") {
-    BatchMarker m{"000000010000000000000005", 16 << 20, sha256({}), {"sb1", "local"}, std::nullopt};
+    const std::int64_t now = 1795400000;
+    BatchMarker m{"000000010000000000000005",
+                  16 << 20,
+                  sha256({}),
+                  {{"sb1", "sftp://u@h1:22/a"}, {"sb2", "sftp://u@h2:22/a"}},
+                  std::nullopt,
+                  now};
     BatchMarker back = parse_marker(format_marker(m));
     CHECK(back.name == m.name);
     CHECK(back.size == m.size);
     CHECK(back.sha256 == m.sha256);
     CHECK(back.destinations == m.destinations);
+    CHECK(back.written == now);
     CHECK_FALSE(back.identity);
     m.identity = FileIdentity{2049, 123456789, 16 << 20, 1795400000123456789, 1795400000987654321};
     CHECK(parse_marker(format_marker(m)).identity == m.identity);
     CHECK(error_of([&] { parse_marker(format_marker(m) + "identity=1:2:3\n"); }).code() ==
           ErrorCode::kInvalidState);
-    CHECK(marker_covers(m, {"sb1", "local"}, std::nullopt));
-    CHECK_FALSE(marker_covers(m, {"sb1", "sb2", "local"}, std::nullopt));
-    CHECK(marker_covers(m, {"sb1", "sb2", "local"}, 2));
-    CHECK_FALSE(marker_covers(m, {"sb2", "sb3"}, 1));
+    const auto sb1 = destination("sb1", "sftp://u@h1:22/a"),
+               sb2 = destination("sb2", "sftp://u@h2:22/a"),
+               sb3 = destination("sb3", "sftp://u@h3:22/a");
+    CHECK(marker_covers(m, {sb1, sb2}, std::nullopt, now));
+    CHECK_FALSE(marker_covers(m, {sb1, sb2, sb3}, std::nullopt, now));
+    CHECK(marker_covers(m, {sb1, sb2, sb3}, 2, now));
+    CHECK_FALSE(marker_covers(m, {sb2, sb3}, 2, now));
     CHECK(error_of([] { parse_marker("name=x\n"); }).code() == ErrorCode::kInvalidState);
+    // A marker of the first format names destinations by name alone: not trusted.
+    CHECK(error_of([] {
+              parse_marker(
+                  "walferry-batch-marker=1\nname=000000010000000000000005\nsize=1\nsha256=" +
+                  to_hex(sha256({})) + "\ndestination=sb1\n");
+          }).code() == ErrorCode::kInvalidState);
+    // A line break in a name would let it forge lines: no marker is written.
+    BatchMarker forged = m;
+    forged.destinations[0].name = "sb1\nurl=file:///x";
+    CHECK(error_of([&] { format_marker(forged); }).code() == ErrorCode::kInvalidState);
 
     MemoryStore markers;
     write_marker(markers, m);
@@ -179,12 +275,52 @@ TEST_CASE("batch markers round-trip and cover as required says", "[batch]") {
     CHECK_FALSE(read_marker(markers, "000000010000000000000006"));
 }
 
+TEST_CASE("a marker vouches for a destination by name and url", "[batch]") {
+    const std::int64_t now = 1795400000;
+    BatchMarker m{"000000010000000000000005",
+                  1,
+                  sha256({}),
+                  {{"sb1", "sftp://u@h1:22/a"}},
+                  std::nullopt,
+                  now};
+    CHECK(marker_covers(m, {destination("sb1", "sftp://u@h1:22/a")}, std::nullopt, now));
+    // The same name with another url is another archive.
+    CHECK_FALSE(marker_covers(m, {destination("sb1", "sftp://u@h9:22/a")}, std::nullopt, now));
+    CHECK_FALSE(marker_covers(m, {destination("sb1", "sftp://u@h1:22/b")}, std::nullopt, now));
+}
+
+TEST_CASE("a marker answers only within its age limit", "[batch]") {
+    const std::int64_t t = 1795400000;
+    BatchMarker m{
+        "000000010000000000000005", 1, sha256({}), {{"sb1", "sftp://u@h1:22/a"}}, std::nullopt, t};
+    const std::vector<Destination> d{destination("sb1", "sftp://u@h1:22/a")};
+    CHECK(marker_covers(m, d, std::nullopt, t + kMarkerMaxAgeS));
+    CHECK_FALSE(marker_covers(m, d, std::nullopt, t + kMarkerMaxAgeS + 1));
+    CHECK_FALSE(marker_covers(m, d, std::nullopt, t - 1));  // the clock went back: unknown age
+}
+
+TEST_CASE("a marker for a local archive holds only while the archive holds the file", "[batch]") {
+    ScratchDir dir;
+    const PreparedWal wal = history(2, "1\t0/2000000\ttwo\n");
+    const std::string url = "file://" + dir.path();
+    BatchMarker m{"00000002.history", wal.file.meta.raw_size, wal.file.meta.sha256,
+                  {{"a", url}},       std::nullopt,           1795400000};
+    const std::vector<Destination> d{destination("a", url)};
+    CHECK_FALSE(marker_covers(m, d, std::nullopt, m.written));  // not there (archive replaced)
+    FileStore store(dir.path());
+    publish(store, wal);
+    CHECK(marker_covers(m, d, std::nullopt, m.written));
+    m.sha256 = sha256(walferry::testing::bytes_of("other"));
+    CHECK_FALSE(marker_covers(m, d, std::nullopt, m.written));
+}
+
 TEST_CASE("a marker answers for the very same file, or for the same bytes hashed again", "[batch]") {
     ScratchDir dir;
     const std::string path = dir / "000000010000000000000005";
     dir.write("000000010000000000000005", "segment bytes");
     const auto bytes = walferry::testing::bytes_of("segment bytes");
-    BatchMarker m{"000000010000000000000005", bytes.size(), sha256(bytes), {"sb1"}, identity_of(path)};
+    BatchMarker m{"000000010000000000000005", bytes.size(),      sha256(bytes),
+                  {{"sb1", "file:///a"}},     identity_of(path), 0};
     REQUIRE(m.identity);
     CHECK(marker_matches_file(m, path));  // unchanged since: no hashing needed
     // Same bytes written again: another version of the file (ctime moved), the hash decides.

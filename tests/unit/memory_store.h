@@ -16,7 +16,7 @@ namespace walferry {
 
 class MemoryStore final : public Store {
   public:
-    enum class Op { kPut, kStat, kGet, kList, kRemove };
+    enum class Op { kPut, kSync, kStat, kGet, kList, kRemove };
 
     explicit MemoryStore(std::string label = "memory") : label_(std::move(label)) {}
 
@@ -59,6 +59,13 @@ class MemoryStore final : public Store {
         files.emplace(std::string(name), std::move(content));
         puts.emplace_back(name);
         return true;
+    }
+
+    void sync(std::string_view name) override {
+        enter(Op::kSync, "sync", name);
+        check_object_name(name);
+        if (files.find(name) == files.end())
+            throw Error(ErrorCode::kIo, describe() + ": sync of a missing file");
     }
 
     std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override {
