@@ -60,7 +60,11 @@ std::unique_ptr<Store> Spool::backlog(const std::string& name, bool create) cons
 std::vector<std::string> Spool::backlog_keys() const {
     std::vector<std::string> keys;
     std::error_code ec;
-    if (!open_spool_dir(dir_, "backlog", false)) return keys;
+    try {
+        if (!open_spool_dir(dir_, "backlog", false)) return keys;
+    } catch (const Error&) {
+        return keys;  // backlog() says why, to each destination's drain and queueing
+    }
     for (const auto& e : fs::directory_iterator(dir_ + "/backlog", ec)) {
         // Not through a symbolic link: backlog() refuses those.
         if (e.is_directory() && !e.is_symlink()) keys.push_back(e.path().filename().string());
@@ -82,7 +86,14 @@ std::uint64_t Spool::backlog_total_bytes() const {
 }
 
 std::unique_ptr<Store> Spool::markers(bool create) const {
-    if (!open_spool_dir(dir_, "batch", create)) return nullptr;
+    try {
+        if (!open_spool_dir(dir_, "batch", create)) return nullptr;
+    } catch (const Error&) {
+        // Looking up a marker is only a shortcut: without one the file is pushed itself. Making
+        // the directory fails the caller, which says why.
+        if (create) throw;
+        return nullptr;
+    }
     return std::make_unique<FileStore>(dir_ + "/batch");
 }
 

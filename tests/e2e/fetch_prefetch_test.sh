@@ -301,17 +301,20 @@ e2e_as_user ln -s "$PGDATA/pg_wal" "$key_dir"
 for i in 15 16; do
   fetch "$(seg 1 $i)"
   expect_restored "$(seg 1 $i)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch $i with prefetch/<key> a link"
-  grep -q "warning: spool directory \"$key_dir\" is a symbolic link; refusing to use it; no prefetch" "$ERR" ||
-    fail "fetch $i with a linked spool directory: no warning: $(cat "$ERR")"
+  cp "$ERR" "$ERR.$i"
 done
 # A worker, had one been started through the link, holds its lock in pg_wal until it is done.
 no_worker_in_pg_wal() { [[ ! -e $PGDATA/pg_wal/lock ]] || flock -n "$PGDATA/pg_wal/lock" true; }
 e2e_wait_for 60 "no worker in pg_wal" no_worker_in_pg_wal
-[[ ! -e $PGDATA/pg_wal/lock ]] || fail "a worker took its lock in pg_wal through the planted link"
 for v in "${victims[@]}"; do
   [[ -e $PGDATA/pg_wal/$v ]] || fail "$v in pg_wal was removed through the planted link"
 done
+[[ ! -e $PGDATA/pg_wal/lock ]] || fail "a worker took its lock in pg_wal through the planted link"
 [[ -L $key_dir ]] || fail "the planted link itself was replaced"
+for i in 15 16; do
+  grep -q "warning: spool directory \"$key_dir\" is a symbolic link; refusing to use it; no prefetch" "$ERR.$i" ||
+    fail "fetch $i with a linked spool directory: no warning: $(cat "$ERR.$i")"
+done
 rm -f "$key_dir"
 for v in "${victims[@]}"; do rm -f "$PGDATA/pg_wal/$v"; done
 
