@@ -18,6 +18,7 @@
 #include "prefetch_spool.h"
 #include "scratch_dir.h"
 #include "spool.h"
+#include "unreachable.h"
 
 using namespace walferry;
 namespace fs = std::filesystem;
@@ -217,4 +218,26 @@ TEST_CASE("the push spool refuses linked backlog and batch directories", "[spool
     CHECK_FALSE(spool.markers(false));  // a lookup: no marker, the file is pushed itself
     test_errors::error_message(ErrorCode::kInvalidState, [&] { spool.markers(true); });
     check_victim_intact(victim);
+}
+
+TEST_CASE("the push spool's unreachable notes never go through a linked directory", "[spool_dir]") {
+    ScratchDir scratch;
+    const std::string victim = scratch / "elsewhere";
+    fs::create_directories(victim);
+    std::ofstream(victim + "/" + destination_key("pg2")) << "precious";
+    const std::string root = scratch / "spool";
+    Spool spool(root);
+    REQUIRE(open_spool_dir(root, "", true));
+    fs::create_directory_symlink(victim, root + "/unreachable");
+    note_reachable(spool, "pg2");  // would unlink elsewhere/pg2 through the link
+    note_unreachable(spool, "pg3");
+    CHECK(unreachable_ages(spool, {"pg2", "pg3"}) ==
+          std::vector<std::optional<std::int64_t>>{std::nullopt, std::nullopt});
+    CHECK(names_in(victim) == std::vector<std::string>{destination_key("pg2")});
+    // In a directory of its own they work as before.
+    fs::remove(root + "/unreachable");
+    note_unreachable(spool, "pg3");
+    CHECK(unreachable_ages(spool, {"pg3"})[0].has_value());
+    note_reachable(spool, "pg3");
+    CHECK_FALSE(unreachable_ages(spool, {"pg3"})[0].has_value());
 }
