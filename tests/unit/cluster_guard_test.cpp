@@ -108,7 +108,7 @@ TEST_CASE("the system identifier is read from pg_control once its CRC matches", 
     test_errors::error_message(ErrorCode::kIo, [&] { parse_pg_control_sysid(pg_control(0), "p"); });
 }
 
-TEST_CASE("the recovering server is the data directory of %p, else the working directory",
+TEST_CASE("the recovering server is the data directory of %p or else the working directory",
           "[cluster_guard]") {
     ScratchDir scratch;
     const std::string data = scratch / "data", other = scratch / "other";

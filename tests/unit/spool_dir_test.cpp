@@ -119,7 +119,7 @@ TEST_CASE("a symbolic link anywhere in the spool is refused and nothing behind i
     check_victim_intact(victim);
 }
 
-TEST_CASE("a spool directory others can write is refused, one they can read is made private",
+TEST_CASE("a spool directory others can write is refused and one they can read is made private",
           "[spool_dir]") {
     ScratchDir scratch;
     const std::string root = scratch / "spool";
@@ -153,7 +153,7 @@ TEST_CASE("a spool directory owned by another user is refused", "[spool_dir]") {
     refusal(root, "", false);
 }
 
-TEST_CASE("a prefetch spool planted as a link to pg_wal: no prefetch, nothing removed",
+TEST_CASE("a prefetch spool planted as a link to pg_wal: no prefetch and nothing removed",
           "[spool_dir]") {
     ScratchDir scratch;
     const std::string victim = scratch / "data/pg_wal";
@@ -188,7 +188,7 @@ TEST_CASE("a prefetch spool planted as a link to pg_wal: no prefetch, nothing re
     check_victim_intact(victim);
 }
 
-TEST_CASE("an entry planted as a link is removed itself, never what it points to", "[spool_dir]") {
+TEST_CASE("an entry planted as a link is removed itself and never what it points to", "[spool_dir]") {
     ScratchDir scratch;
     const std::string victim = scratch / "pg_wal";
     make_victim(victim);
