@@ -35,8 +35,9 @@ std::string octal_mode(mode_t mode) {
     return text;
 }
 
-// The checks of spool_dir.h on the open directory `fd` (`path`, for messages).
-void check_own_dir(int fd, const std::string& path) {
+// The checks of spool_dir.h on the open directory `fd` (`path`, for messages); `tighten`
+// removes group and other permissions (not on the root, which may be the operator's).
+void check_own_dir(int fd, const std::string& path, bool tighten) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) throw_io("cannot stat", path, errno);
     if (!S_ISDIR(st.st_mode)) refuse(path, "is not a directory");
@@ -48,7 +49,7 @@ void check_own_dir(int fd, const std::string& path) {
         refuse(path,
                "is writable by other users (mode " + octal_mode(st.st_mode) + "; it must be 0700)");
     }
-    if ((st.st_mode & 077) != 0 && ::fchmod(fd, st.st_mode & 07700) != 0) {
+    if (tighten && (st.st_mode & 077) != 0 && ::fchmod(fd, st.st_mode & 07700) != 0) {
         throw_io("cannot make private (chmod 700)", path, errno);
     }
 }
@@ -120,7 +121,7 @@ UniqueFd open_spool_dir(const std::string& root, std::string_view relative, bool
             fd.reset(open_dir_at(at.get(), part, path));
             if (!fd) throw_io("cannot open directory", path, errno);
         }
-        check_own_dir(fd.get(), path);
+        check_own_dir(fd.get(), path, &part != &parts.front());
         at = std::move(fd);
     }
     return at;

@@ -5,9 +5,10 @@
 // not a symbolic link, a directory owned by this process's effective user, writable by nobody
 // else. Whoever can write the spool's parent directory could otherwise plant a symbolic link
 // (to pg_wal, to an archive) that walferry would follow and remove files in. Such a directory
-// is refused, never followed; a directory that is only readable or searchable by others (an
-// operator's `mkdir`, mode 0755) is made 0700. The directories above the root are the
-// operator's and are followed as given.
+// is refused, never followed. A directory below the root that others can read or search is made
+// 0700 (walferry makes them so); the root itself may be readable by others (an operator's
+// `mkdir`, mode 0755) and is left as it is: what it holds is in 0700 directories. The
+// directories above the root are the operator's and are followed as given.
 #pragma once
 
 #include <string>

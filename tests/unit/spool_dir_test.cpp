@@ -119,7 +119,7 @@ TEST_CASE("a symbolic link anywhere in the spool is refused and nothing behind i
     check_victim_intact(victim);
 }
 
-TEST_CASE("a spool directory others can write is refused and one they can read is made private",
+TEST_CASE("a spool directory others can write is refused and a subdirectory they can read is made private",
           "[spool_dir]") {
     ScratchDir scratch;
     const std::string root = scratch / "spool";
@@ -130,12 +130,16 @@ TEST_CASE("a spool directory others can write is refused and one they can read i
     CHECK_FALSE(fs::exists(root + "/backlog/k"));
     ::chmod((root + "/backlog").c_str(), 0770);
     refusal(root, "backlog", false);
-    // An operator's `mkdir` (0755): ours, only readable by others; tightened, not refused.
+    // Readable by others only: a subdirectory is made private again; the root, which may be an
+    // operator's directory (`mkdir`, 0755), is used as it is.
     ::chmod((root + "/backlog").c_str(), 0755);
-    ::chmod(root.c_str(), 0750);
+    ::chmod(root.c_str(), 0755);
     CHECK(open_spool_dir(root, "backlog", false));
-    CHECK(mode_of(root) == 0700);
+    CHECK(mode_of(root) == 0755);
     CHECK(mode_of(root + "/backlog") == 0700);
+    // A root others can write is refused like any spool directory.
+    ::chmod(root.c_str(), 0777);
+    refusal(root, "", false);
 }
 
 TEST_CASE("a spool directory owned by another user is refused", "[spool_dir]") {
