@@ -119,8 +119,10 @@ TEST_CASE("a symbolic link anywhere in the spool is refused and nothing behind i
     check_victim_intact(victim);
 }
 
-TEST_CASE("a spool directory others can write is refused and a subdirectory they can read is made private",
-          "[spool_dir]") {
+TEST_CASE(
+    "a spool directory others can write is refused and a subdirectory they can read is made "
+    "private",
+    "[spool_dir]") {
     ScratchDir scratch;
     const std::string root = scratch / "spool";
     REQUIRE(open_spool_dir(root, "backlog", true));
