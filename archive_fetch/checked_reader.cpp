@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "archive_info.h"
+#include "cluster_guard.h"
 #include "error.h"
 #include "escape.h"
 #include "timeline_history.h"
@@ -11,14 +12,17 @@
 namespace walferry {
 
 bool is_damage(ErrorCode code) noexcept {
-    return code == ErrorCode::kInvalidContainer || code == ErrorCode::kChecksumMismatch;
+    return code == ErrorCode::kInvalidContainer || code == ErrorCode::kChecksumMismatch ||
+           code == ErrorCode::kForeignCluster;
 }
 
-CheckedReader::CheckedReader(const WalName& name, std::string where, ContainerReader::Sink out)
+CheckedReader::CheckedReader(const WalName& name, std::string where, ContainerReader::Sink out,
+                             std::optional<std::uint64_t> server_sysid)
     : name_(name),
       stored_name_(name.archive_file_name()),
       where_(std::move(where)),
-      out_(std::move(out)) {}
+      out_(std::move(out)),
+      server_sysid_(server_sysid) {}
 
 // Every complaint about the stored bytes names the copy: with several sources, the operator
 // must learn which one is damaged even when another one served the file.
@@ -104,6 +108,7 @@ void CheckedReader::check_pages(const ContainerMeta& meta) const {
                     std::to_string(header.tli) + ", " +
                     describe_pg_version(read.pg_major, read.unverified_magic));
     }
+    if (server_sysid_) check_server_cluster(header.sysid, *server_sysid_, stored_name_, where_);
 }
 
 }  // namespace walferry

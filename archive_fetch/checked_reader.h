@@ -15,20 +15,24 @@
 
 namespace walferry {
 
-// The codes of a damaged copy (the two CheckedReader raises), as opposed to a failure to read one.
+// The codes of a damaged copy (those CheckedReader raises; a segment of another cluster is one
+// too), as opposed to a failure to read one.
 bool is_damage(ErrorCode code) noexcept;
 
 class CheckedReader {
   public:
     // `out` gets the decompressed bytes; `where` names the copy in messages (Store::describe()).
-    CheckedReader(const WalName& name, std::string where, ContainerReader::Sink out);
+    // With `server_sysid`, a segment of another cluster is refused (cluster_guard.h).
+    CheckedReader(const WalName& name, std::string where, ContainerReader::Sink out,
+                  std::optional<std::uint64_t> server_sysid = std::nullopt);
 
     // Stored bytes, in order. Damage -> Error(kInvalidContainer / kChecksumMismatch) naming the
     // copy.
     void feed(std::span<const std::uint8_t> stored);
 
     // After the last byte: every check. Returns the metadata (raw_size is wal_segment_size for a
-    // segment). Any failure -> Error(kInvalidContainer / kChecksumMismatch) naming the copy.
+    // segment). Any failure -> Error(kInvalidContainer / kChecksumMismatch / kForeignCluster)
+    // naming the copy.
     ContainerMeta finish();
 
   private:
@@ -39,6 +43,7 @@ class CheckedReader {
     std::string stored_name_;
     std::string where_;
     ContainerReader::Sink out_;
+    std::optional<std::uint64_t> server_sysid_;
     std::vector<std::uint8_t> head_;  // the first page header, checked once all is verified
     std::string small_;  // a .history or .backup, up to what check_small_wal_file reads
     // Made at the first byte: its SHA-256 context initialises OpenSSL, a millisecond or two that

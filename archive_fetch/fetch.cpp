@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "cluster_guard.h"
 #include "config.h"
 #include "error.h"
 #include "open_store.h"
@@ -29,12 +30,13 @@ bool transient(ErrorCode code) { return code == ErrorCode::kUnavailable; }
 // damaged copies are answers, not accidents, and are never retried.
 RestoreOutcome restore_with_retries(const Destination& source, const WalName& name,
                                     const FetchOptions& options, const FetchSettings& settings,
+                                    std::optional<std::uint64_t> server_sysid,
                                     std::uint64_t& raw_size) {
     int delay_ms = settings.retry_delay_ms;
     for (int attempt = 0;; ++attempt) {
         try {
             auto store = open_store(source);
-            return restore_file(*store, name, options.target_path, &raw_size);
+            return restore_file(*store, name, options.target_path, &raw_size, server_sysid);
         } catch (const Error& e) {
             if (!transient(e.code()) || attempt >= settings.retries) throw;
             if (options.verbose) print_error(kTool, std::string(e.what()) + "; retrying");
@@ -71,11 +73,17 @@ int run_fetch(const FetchOptions& options, bool& recovery_mode) {
         });
     }
 
+    // The wrong-cluster guard (cluster_guard.h): only files with WAL pages carry a system
+    // identifier.
+    std::optional<std::uint64_t> server_sysid;
+    if (name.has_wal_pages()) server_sysid = recovering_server_sysid(cwd, options.target_path);
+
     // Only segments go through the spool: .history files must always be the archive's current
     // ones, and .partial/.backup files are never asked for in sequence.
     std::optional<Prefetcher> prefetch;
     if (name.kind == WalKind::kSegment) {
-        prefetch = Prefetcher::open(config, sources, options.target_path, options.verbose);
+        prefetch =
+            Prefetcher::open(config, sources, options.target_path, server_sysid, options.verbose);
     }
     std::uint64_t raw_size = 0;
     if (prefetch && prefetch->serve(name, options.target_path, raw_size)) {
@@ -91,7 +99,7 @@ int run_fetch(const FetchOptions& options, bool& recovery_mode) {
     ErrorCode failure_code = ErrorCode::kNotFound;
     for (const Destination& source : sources) {
         try {
-            if (restore_with_retries(source, name, options, config.fetch, raw_size) ==
+            if (restore_with_retries(source, name, options, config.fetch, server_sysid, raw_size) ==
                 RestoreOutcome::kRestored) {
                 if (options.verbose) {
                     std::fprintf(stderr, "%s: restored %s from %s\n", kTool.data(),

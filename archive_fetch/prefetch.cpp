@@ -45,6 +45,7 @@ void spawn_worker(PrefetchSpool& spool, const std::vector<Destination>& sources,
     if (child == 0) {
         ::setsid();
         if (::fork() != 0) ::_exit(0);
+        spool.close_dir();  // before its number is reused by detach_fds; opened again, checked
         detach_fds(lock.get());
         if (::chdir("/") != 0) ::_exit(0);
         ::alarm(kWorkerSecondsPerSegment * static_cast<unsigned>(window.size()));
@@ -63,22 +64,36 @@ void spawn_worker(PrefetchSpool& spool, const std::vector<Destination>& sources,
 
 std::optional<Prefetcher> Prefetcher::open(const Config& config,
                                            const std::vector<Destination>& sources,
-                                           const std::string& target_path, bool verbose) {
+                                           const std::string& target_path,
+                                           std::optional<std::uint64_t> server_sysid,
+                                           bool verbose) {
     if (config.fetch.prefetch <= 0) return std::nullopt;
     bool remote = false;
     for (const Destination& s : sources)
         remote = remote || s.location.scheme != Location::Scheme::kFile;
     if (!remote) return std::nullopt;
-    Prefetcher p(PrefetchSpool(prefetch_dir(config.spool, target_path, sources)), sources,
-                 config.fetch.prefetch, verbose);
+    Prefetcher p(
+        PrefetchSpool(config.spool, prefetch_dir(target_path, sources), server_sysid.value_or(0)),
+        sources, config.fetch.prefetch, verbose);
+    if (!server_sysid) {
+        p.warn("no global/pg_control in the data directory of \"" + target_path +
+               "\" or in the working directory: the recovering server's cluster is unknown; no "
+               "prefetch");
+        return std::nullopt;
+    }
     if (config.spool.empty() || config.spool[0] != '/') {
         p.warn("spool \"" + config.spool + "\" is not an absolute path; no prefetch");
         return std::nullopt;
     }
     try {
         check_spool_outside_data_dir(config.spool, target_path);
+        p.spool_.open_existing();
     } catch (const Error& e) {
-        p.warn(std::string(e.what()) + "; no prefetch");
+        // A spool directory that is not ours is said even without -v: someone may be at work.
+        if (e.code() == ErrorCode::kInvalidState)
+            std::fprintf(stderr, "walferry-fetch: warning: %s; no prefetch\n", e.what());
+        else
+            p.warn(std::string(e.what()) + "; no prefetch");
         return std::nullopt;
     }
     return p;
@@ -111,9 +126,15 @@ bool Prefetcher::serve(const WalName& name, const std::string& target_path,
         return served;
     } catch (const Error& e) {
         spool_.remove(name);
+        std::string dropped = "removed";
+        if (e.code() == ErrorCode::kForeignCluster) {
+            // Filled for the cluster that was here before: none of it is this one's.
+            for (const WalName& other : spool_.entries()) spool_.remove(other);
+            dropped = "every entry removed";
+        }
         // Said even without -v: a damaged local copy is worth knowing about.
-        std::fprintf(stderr, "walferry-fetch: warning: %s; removed, fetching from the sources\n",
-                     e.what());
+        std::fprintf(stderr, "walferry-fetch: warning: %s; %s, fetching from the sources\n",
+                     e.what(), dropped.c_str());
         return false;
     }
 }
@@ -159,6 +180,8 @@ void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
                     spool.note_damage(
                         {sources[i].location.url(), name.archive_file_name(), e.code(), e.what()},
                         i);
+                    // An archive of another cluster has nothing for this one.
+                    if (e.code() == ErrorCode::kForeignCluster) failed[i] = true;
                 }
             }
         }

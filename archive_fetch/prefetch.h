@@ -5,7 +5,8 @@
 //   0. damaged copies a worker met and noted in the spool are printed as warnings, once;
 //   1. entries made useless by the request are removed (another timeline: all; before S: those);
 //   2. S in the spool -> checked and served from there, no network at all; a damaged entry is
-//      removed and S is fetched from the sources as if it had not been there;
+//      removed and S is fetched from the sources as if it had not been there; an entry of
+//      another cluster than the recovering server's removes every entry;
 //   3. once S is served (from anywhere), if at most half of S+1 .. S+depth is in the spool and no
 //      worker holds the spool's lock, a worker is started: double fork, new session, stdin,
 //      stdout and stderr on /dev/null and every other fd closed, so PostgreSQL (which waits for
@@ -29,11 +30,15 @@ namespace walferry {
 class Prefetcher {
   public:
     // nullopt when prefetch is off (`[fetch] prefetch = 0`), when every source is local (a local
-    // archive answers as fast as the spool would), or when the spool is not an absolute path or
-    // lies inside the data directory of `target_path` (said with `verbose`).
+    // archive answers as fast as the spool would), when the recovering server's system
+    // identifier `server_sysid` is unknown (no pg_control: the spool could not tell its
+    // cluster's entries from another's), or when the spool is not an absolute path or lies
+    // inside the data directory of `target_path` (said with `verbose`), or is not walferry's own
+    // (spool_dir.h; always said).
     static std::optional<Prefetcher> open(const Config& config,
                                           const std::vector<Destination>& sources,
-                                          const std::string& target_path, bool verbose);
+                                          const std::string& target_path,
+                                          std::optional<std::uint64_t> server_sysid, bool verbose);
 
     // Steps 0, 1 and 2 for segment `name`. True if it was served from the spool (`seg_size` set).
     bool serve(const WalName& name, const std::string& target_path, std::uint64_t& seg_size);
@@ -53,8 +58,9 @@ class Prefetcher {
 };
 
 // The worker's job, in the detached process: fetch `window` into `spool` from `sources`.
-// Entries outside the window and leftover temporary files are removed first; each damaged copy
-// met on a source is noted in the spool (PrefetchSpool::note_damage) for the next call to print.
+// Entries outside the window or of another cluster and leftover temporary files are removed
+// first; each damaged copy (a segment of another cluster is one) met on a source is noted in the
+// spool (PrefetchSpool::note_damage) for the next call to print.
 void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
                 const std::vector<WalName>& window);
 

@@ -8,13 +8,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <unordered_set>
 
 #include "checked_reader.h"
+#include "cluster_guard.h"
 #include "error.h"
 #include "file_identity.h"
 #include "prefetch_plan.h"
@@ -38,27 +41,37 @@ struct DirCloser {
     void operator()(DIR* d) const noexcept { ::closedir(d); }
 };
 
-// Every name in `dir` (none if it cannot be read).
-std::vector<std::string> list_names(const std::string& dir) {
+// Every name in the directory `dir_fd` (none if it cannot be read, or if dir_fd is -1).
+std::vector<std::string> list_names(int dir_fd) {
     std::vector<std::string> names;
-    std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
-    if (!d) return names;
-    while (const dirent* e = ::readdir(d.get())) names.emplace_back(e->d_name);
+    if (dir_fd < 0) return names;
+    int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // its own offset
+    if (fd < 0) return names;
+    std::unique_ptr<DIR, DirCloser> d(::fdopendir(fd));
+    if (!d) {
+        ::close(fd);
+        return names;
+    }
+    while (const dirent* e = ::readdir(d.get())) {
+        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+            names.emplace_back(e->d_name);
+    }
     return names;
 }
 
-std::vector<std::string> note_names(const std::string& dir) {
-    std::vector<std::string> names = list_names(dir);
+std::vector<std::string> note_names(int dir_fd) {
+    std::vector<std::string> names = list_names(dir_fd);
     std::erase_if(names, [](const std::string& n) { return !n.starts_with(kNotePrefix); });
     std::sort(names.begin(), names.end());
     return names;
 }
 
-// Up to kMaxNoteBytes + 1 bytes of `path` (one more than a note can hold, to tell a longer file);
-// empty if it cannot be opened.
-std::string read_small(const std::string& path) {
+// Up to kMaxNoteBytes + 1 bytes of `name` in `dir_fd` (one more than a note can hold, to tell a
+// longer file); empty if it cannot be opened.
+std::string read_small(int dir_fd, const std::string& name) {
     std::string text;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (dir_fd < 0) return text;
+    UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) return text;
     text.resize(kMaxNoteBytes + 1);
     std::size_t got = 0;
@@ -72,14 +85,15 @@ std::string read_small(const std::string& path) {
     return text;
 }
 
-// Writes `text` to "<dir>/<name>" durably and whole or not at all: a temporary file, synced,
-// renamed, and the directory synced.
-void write_small_file(const std::string& dir, const std::string& name, std::string_view text) {
-    TempFile temp(dir + "/." + name);
+// Writes `text` to `name` in `dir_fd` (`dir` in messages) durably and whole or not at all: a
+// temporary file, synced, renamed, and the directory synced.
+void write_small_file(int dir_fd, const std::string& dir, const std::string& name,
+                      std::string_view text) {
+    TempFile temp(dir_fd, "." + name, dir);
     temp.write(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
     temp.sync();
-    temp.commit(dir + "/" + name);
-    fsync_dir(dir);
+    temp.commit(name);
+    if (::fsync(dir_fd) != 0) throw_io("cannot fsync directory", dir, errno);
 }
 
 // Copies the open file `fd` (`from`, for messages) to `target` through a temporary file next to it.
@@ -97,10 +111,33 @@ void copy_to(int fd, const std::string& from, const std::string& target) {
     temp.commit(target);
 }
 
+// An .ok record: "<identity> <system identifier>\n".
+struct OkRecord {
+    FileIdentity identity;
+    std::uint64_t sysid = 0;
+};
+
+std::string format_ok(const FileIdentity& id, std::uint64_t sysid) {
+    return format_identity(id) + " " + std::to_string(sysid) + "\n";
+}
+
+std::optional<OkRecord> parse_ok(std::string_view text) {
+    if (!text.ends_with('\n')) return std::nullopt;
+    text.remove_suffix(1);
+    std::size_t space = text.find(' ');
+    if (space == std::string_view::npos) return std::nullopt;
+    OkRecord record;
+    std::optional<FileIdentity> id = parse_identity(text.substr(0, space));
+    std::string_view sysid = text.substr(space + 1);
+    auto [end, ec] = std::from_chars(sysid.data(), sysid.data() + sysid.size(), record.sysid);
+    if (!id || ec != std::errc() || end != sysid.data() + sysid.size()) return std::nullopt;
+    record.identity = *id;
+    return record;
+}
+
 }  // namespace
 
-std::string prefetch_dir(const std::string& spool, const std::string& target_path,
-                         const std::vector<Destination>& sources) {
+std::string prefetch_dir(const std::string& target_path, const std::vector<Destination>& sources) {
     // Canonical, so that pg_rewind naming the data directory through a symbolic link (or with
     // "..") finds the spool the server filled.
     std::error_code ec;
@@ -114,21 +151,34 @@ std::string prefetch_dir(const std::string& spool, const std::string& target_pat
     for (unsigned char c : key) hash = (hash ^ c) * 0x100000001b3ULL;
     char name[17];
     std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(hash));
-    return spool + "/prefetch/" + name;
+    return std::string("prefetch/") + name;
 }
 
-PrefetchSpool::PrefetchSpool(std::string dir) : dir_(std::move(dir)) {}
+PrefetchSpool::PrefetchSpool(std::string root, std::string relative, std::uint64_t sysid)
+    : root_(std::move(root)),
+      relative_(std::move(relative)),
+      dir_(root_ + "/" + relative_),
+      sysid_(sysid) {}
 
-std::string PrefetchSpool::entry_path(const WalName& name) const {
-    return dir_ + "/" + name.wal_file_name();
+int PrefetchSpool::dir_fd(bool create) const {
+    if (!dir_fd_) dir_fd_ = open_spool_dir(root_, relative_, create);
+    return dir_fd_ ? dir_fd_.get() : -1;
 }
 
-std::string PrefetchSpool::ok_path(const WalName& name) const {
-    return entry_path(name) + std::string(kOkSuffix);
+void PrefetchSpool::open_existing() {
+    dir_fd(false);
+}
+
+void PrefetchSpool::close_dir() noexcept {
+    dir_fd_.reset();
+}
+
+std::string PrefetchSpool::where(const std::string& file) const {
+    return dir_ + "/" + file;
 }
 
 std::vector<WalName> PrefetchSpool::entries() const {
-    std::vector<std::string> files = list_names(dir_);
+    std::vector<std::string> files = list_names(dir_fd(false));
     std::unordered_set<std::string> present(files.begin(), files.end());
     std::vector<WalName> entries;
     for (const std::string& file : files) {
@@ -144,82 +194,102 @@ std::vector<WalName> PrefetchSpool::entries() const {
 
 RestoreOutcome PrefetchSpool::serve(const WalName& name, const std::string& target_path,
                                     std::uint64_t* seg_size) {
-    const std::string path = entry_path(name);
+    const std::string file = name.wal_file_name();
+    const std::string ok = file + std::string(kOkSuffix);
+    const std::string path = where(file);
     auto refuse = [&](const std::string& why) {
         throw Error(ErrorCode::kInvalidContainer,
-                    "prefetched \"" + name.wal_file_name() + "\" in " + dir_ + " is damaged: " + why);
+                    "prefetched \"" + file + "\" in " + dir_ + " is damaged: " + why);
     };
-    std::string record = read_small(ok_path(name));
-    if (record.empty()) return RestoreOutcome::kNotFound;
-    if (record.back() == '\n') record.pop_back();
-    std::optional<FileIdentity> checked = parse_identity(record);
+    const int dir = dir_fd(false);
+    std::string text = read_small(dir, ok);
+    if (text.empty()) return RestoreOutcome::kNotFound;
+    std::optional<OkRecord> checked = parse_ok(text);
     if (!checked) refuse("its .ok record is unreadable");
+    check_server_cluster(checked->sysid, sysid_, file, "the prefetch spool " + dir_);
 
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    UniqueFd fd(::openat(dir, file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) {
         if (errno == ENOENT) return RestoreOutcome::kNotFound;
         throw_io("cannot open", path, errno);
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw_io("cannot stat", path, errno);
-    if (!S_ISREG(st.st_mode) || identity_from(st) != *checked) {
+    if (!S_ISREG(st.st_mode) || identity_from(st) != checked->identity) {
         refuse("changed since the prefetch worker checked it");
     }
     std::vector<std::uint8_t> head(kWalLongHeaderSize);
     ssize_t got = ::pread(fd.get(), head.data(), head.size(), 0);
     if (got < 0) throw_io("cannot read", path, errno);
     head.resize(static_cast<std::size_t>(got));
+    WalPageHeader header;
     try {
-        WalPageHeader header = parse_wal_page_header(head);
+        header = parse_wal_page_header(head);
         check_header_matches_name(header, name);
-        if (header.seg_size != static_cast<std::uint64_t>(st.st_size)) {
-            refuse(std::to_string(st.st_size) + " bytes, but wal_segment_size is " +
-                   std::to_string(header.seg_size));
-        }
     } catch (const Error& e) {
         if (e.code() != ErrorCode::kInvalidWalHeader) throw;
         refuse(e.what());
     }
+    if (header.seg_size != static_cast<std::uint64_t>(st.st_size)) {
+        refuse(std::to_string(st.st_size) + " bytes, but wal_segment_size is " +
+               std::to_string(header.seg_size));
+    }
+    check_server_cluster(header.sysid, sysid_, file, "the prefetch spool " + dir_);
 
-    if (::rename(path.c_str(), target_path.c_str()) != 0) {
+    if (::renameat(dir, file.c_str(), AT_FDCWD, target_path.c_str()) != 0) {
         if (errno != EXDEV) throw_io("cannot rename to", target_path, errno);
         copy_to(fd.get(), path, target_path);  // the spool is on another file system
-        ::unlink(path.c_str());
+        ::unlinkat(dir, file.c_str(), 0);
     }
-    ::unlink(ok_path(name).c_str());
+    ::unlinkat(dir, ok.c_str(), 0);
     if (seg_size) *seg_size = static_cast<std::uint64_t>(st.st_size);
     return RestoreOutcome::kRestored;
 }
 
 RestoreOutcome PrefetchSpool::store_from(Store& source, const WalName& name) {
-    const std::string final_path = entry_path(name);
+    const int dir = dir_fd(true);
+    const std::string file = name.wal_file_name();
     std::optional<TempFile> temp;
-    CheckedReader reader(name, source.describe(), [&](std::span<const std::uint8_t> bytes) {
-        if (!temp) temp.emplace(dir_ + "/." + name.wal_file_name());
-        temp->write(bytes);
-    });
+    CheckedReader reader(
+        name, source.describe(),
+        [&](std::span<const std::uint8_t> bytes) {
+            if (!temp) temp.emplace(dir, "." + file, dir_);
+            temp->write(bytes);
+        },
+        sysid_);
     bool found = source.get(name.archive_file_name(),
                             [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); });
     if (!found) return RestoreOutcome::kNotFound;
-    reader.finish();
+    ContainerMeta meta = reader.finish();
+    check_archive_cluster(source, meta.sysid, name.archive_file_name());
     temp->sync();
-    temp->commit(final_path);
+    temp->commit(file);
     // Read after the rename, which changes the ctime: the identity a call will find.
-    std::optional<FileIdentity> id = identity_of(final_path);
-    if (!id) throw_io("cannot stat", final_path, errno);
-    write_small_file(dir_, name.wal_file_name() + std::string(kOkSuffix),
-                     format_identity(*id) + "\n");
+    struct stat st {};
+    if (::fstatat(dir, file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        throw_io("cannot stat", where(file), errno);
+    }
+    write_small_file(dir, dir_, file + std::string(kOkSuffix),
+                     format_ok(identity_from(st), sysid_));
     return RestoreOutcome::kRestored;
 }
 
 void PrefetchSpool::remove(const WalName& name) noexcept {
-    ::unlink(ok_path(name).c_str());
-    ::unlink(entry_path(name).c_str());
+    try {
+        const int dir = dir_fd(false);
+        if (dir < 0) return;
+        const std::string file = name.wal_file_name();
+        ::unlinkat(dir, (file + std::string(kOkSuffix)).c_str(), 0);
+        ::unlinkat(dir, file.c_str(), 0);
+    } catch (...) {
+        // A refused directory: nothing in it is ours to remove.
+    }
 }
 
 void PrefetchSpool::remove_leftovers() noexcept {
     try {
-        std::vector<std::string> files = list_names(dir_);
+        const int dir = dir_fd(false);
+        std::vector<std::string> files = list_names(dir);
         std::unordered_set<std::string> present(files.begin(), files.end());
         for (const std::string& file : files) {
             WalName name;
@@ -230,25 +300,30 @@ void PrefetchSpool::remove_leftovers() noexcept {
                 // A stored container (the spool's form before 0.2) or a segment without its .ok.
                 leftover = name.compressed || !present.contains(file + std::string(kOkSuffix));
             } else if (file.ends_with(kOkSuffix)) {
-                leftover = !present.contains(file.substr(0, file.size() - kOkSuffix.size()));
+                const std::string entry = file.substr(0, file.size() - kOkSuffix.size());
+                std::optional<OkRecord> record = parse_ok(read_small(dir, file));
+                // An entry of another cluster (or of a walferry that did not record one).
+                leftover = !present.contains(entry) || !record || record->sysid != sysid_;
+                if (leftover) ::unlinkat(dir, entry.c_str(), 0);
             }
-            if (leftover) ::unlink((dir_ + "/" + file).c_str());
+            if (leftover) ::unlinkat(dir, file.c_str(), 0);
         }
     } catch (...) {
-        // Out of memory: the leftovers stay until the next worker.
+        // Out of memory, or a refused directory: the leftovers stay until the next worker.
     }
 }
 
 void PrefetchSpool::note_damage(const DamageNote& note, std::size_t source_index) noexcept {
     try {
+        const int dir = dir_fd(false);
         const std::string name =
             std::string(kNotePrefix) + note.file + "." + std::to_string(source_index);
-        std::vector<std::string> notes = note_names(dir_);
-        if (notes.size() >= kMaxDamageNotes &&
-            std::find(notes.begin(), notes.end(), name) == notes.end()) {
+        std::vector<std::string> notes = note_names(dir);
+        if (dir < 0 || (notes.size() >= kMaxDamageNotes &&
+                        std::find(notes.begin(), notes.end(), name) == notes.end())) {
             return;
         }
-        write_small_file(dir_, name, format_damage_note(note));
+        write_small_file(dir, dir_, name, format_damage_note(note));
     } catch (...) {
         // Only the note is lost: the calls still refuse the copy whenever they meet it.
     }
@@ -257,27 +332,27 @@ void PrefetchSpool::note_damage(const DamageNote& note, std::size_t source_index
 std::vector<DamageNote> PrefetchSpool::take_damage_notes() noexcept {
     std::vector<DamageNote> notes;
     try {
-        std::vector<std::string> names = note_names(dir_);
+        const int dir = dir_fd(false);
+        std::vector<std::string> names = note_names(dir);
         if (names.size() > kMaxDamageNotes) names.resize(kMaxDamageNotes);
         for (const std::string& name : names) {
-            const std::string path = dir_ + "/" + name;
-            std::optional<DamageNote> note = parse_damage_note(read_small(path));
-            if (::unlink(path.c_str()) == 0 && note) notes.push_back(std::move(*note));
+            std::optional<DamageNote> note = parse_damage_note(read_small(dir, name));
+            if (::unlinkat(dir, name.c_str(), 0) == 0 && note) notes.push_back(std::move(*note));
         }
     } catch (...) {
-        // Out of memory: the notes not taken are printed by a later call.
+        // Out of memory, or a refused directory: the notes not taken are printed later.
     }
     return notes;
 }
 
 UniqueFd PrefetchSpool::try_lock() {
-    make_spool_dirs(dir_);
-    std::string path = dir_ + "/" + std::string(kLockName);
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd) throw_io("cannot open", path, errno);
+    const int dir = dir_fd(true);
+    const std::string name(kLockName);
+    UniqueFd fd(::openat(dir, name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) throw_io("cannot open", where(name), errno);
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK) return {};
-        throw_io("cannot lock", path, errno);
+        throw_io("cannot lock", where(name), errno);
     }
     return fd;
 }

@@ -4,7 +4,8 @@
 //   <spool>/prefetch/<key>/<segment>        the segment, decompressed and verified by the worker
 //                                          (size, SHA-256, name, WAL page header), fsynced
 //   <spool>/prefetch/<key>/<segment>.ok     the identity of that file once it was complete
-//                                          (file_identity.h): what lets a call trust it unread
+//                                          (file_identity.h) and the system identifier of its
+//                                          cluster: what lets a call trust it unread
 //   <spool>/prefetch/<key>/lock            flock()ed by the one worker filling it
 //   <spool>/prefetch/<key>/damaged.<file>.<i>  a damaged copy of <file> the worker met on
 //                                          source i (damage_note.h), until a call prints it
@@ -16,9 +17,20 @@
 // truncated or replaced it since) and its page header matches its name; it is then renamed to %p
 // (copied when the spool is on another file system), so serving costs no read of 16 MiB, no hash
 // and no decompression. An entry that fails either check is refused, never handed to PostgreSQL.
+//
+// Each entry is of one cluster: the worker stores only segments of the recovering server's
+// cluster that the archive's walferry.info vouches for (cluster_guard.h) and records the system
+// identifier in the .ok; a call serves only an entry of its own server's cluster, and a data
+// directory re-created at the same path (another cluster, the same key) finds the old entries
+// refused and removed.
+//
+// The spool's directories are opened with open_spool_dir (spool_dir.h: never through a symbolic
+// link, ours, private) and every file in it is opened, renamed and removed relative to the
+// directory's fd, never by a path: nothing outside the spool is ever touched.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,29 +45,42 @@ namespace walferry {
 
 inline constexpr std::size_t kMaxDamageNotes = 100;
 
-// "<spool>/prefetch/<16 hex digits>" for the directory of `target_path` (made absolute against
-// the working directory, symbolic links resolved) and the sources, in order.
-std::string prefetch_dir(const std::string& spool, const std::string& target_path,
-                         const std::vector<Destination>& sources);
+// "prefetch/<16 hex digits>" for the directory of `target_path` (made absolute against the
+// working directory, symbolic links resolved) and the sources, in order: the spool directory
+// under the spool root.
+std::string prefetch_dir(const std::string& target_path, const std::vector<Destination>& sources);
 
 class PrefetchSpool {
   public:
-    // `dir` must be absolute; it need not exist (then it is empty).
-    explicit PrefetchSpool(std::string dir);
+    // The directory `relative` under the spool root `root` (absolute), holding segments of the
+    // cluster `sysid`; it need not exist (then it is empty).
+    PrefetchSpool(std::string root, std::string relative, std::uint64_t sysid);
 
     const std::string& dir() const noexcept { return dir_; }
+    std::uint64_t sysid() const noexcept { return sysid_; }
+
+    // Opens the directory if it exists: Error(kInvalidState) if it (or the root, or "prefetch")
+    // is not walferry's own (spool_dir.h). The other members open it when they first need it.
+    void open_existing();
+
+    // Forgets the open directory (closes it) so the next use opens it again, e.g. in a child
+    // process that is about to close every inherited fd.
+    void close_dir() noexcept;
 
     // The segments held, in segment order; empty if the directory does not exist.
+    // Error(kInvalidState) if it is refused (spool_dir.h).
     std::vector<WalName> entries() const;
 
     // Moves entry `name` to `target_path` (replacing it) after the checks above; the entry is
     // gone afterwards. kNotFound if it is not an entry. A changed or damaged entry ->
-    // Error(kInvalidContainer), `target_path` untouched, the entry left for the caller to remove.
+    // Error(kInvalidContainer), an entry of another cluster -> Error(kForeignCluster),
+    // `target_path` untouched, the entry left for the caller to remove.
     RestoreOutcome serve(const WalName& name, const std::string& target_path,
                          std::uint64_t* seg_size);
 
     // Fetches "<name>.zst" from `source` and stores the segment, decompressed and checked as it
-    // streams in: temp file, fsync, rename, then its .ok the same way, directory fsync.
+    // streams in (a segment of another cluster than sysid() or than the source's walferry.info
+    // is damage): temp file, fsync, rename, then its .ok the same way, directory fsync.
     // kNotFound if the source does not have it. Damage -> Error, no entry.
     RestoreOutcome store_from(Store& source, const WalName& name);
 
@@ -63,7 +88,8 @@ class PrefetchSpool {
     void remove(const WalName& name) noexcept;
 
     // What a killed worker (or an older walferry) left behind: temporary files, segments without
-    // their .ok and .ok files without their segment, stored .zst files (call with the lock held).
+    // their .ok and .ok files without their segment, stored .zst files, and entries of another
+    // cluster than sysid() (call with the lock held).
     void remove_leftovers() noexcept;
 
     // Notes a damaged copy the worker met on source `source_index` (call with the lock held):
@@ -83,9 +109,15 @@ class PrefetchSpool {
     UniqueFd try_lock();
 
   private:
-    std::string entry_path(const WalName& name) const;
-    std::string ok_path(const WalName& name) const;
+    // The directory's fd; -1 if it does not exist and !create. Error if it is refused.
+    int dir_fd(bool create) const;
+    std::string where(const std::string& file) const;
+
+    std::string root_;
+    std::string relative_;
     std::string dir_;
+    std::uint64_t sysid_;
+    mutable UniqueFd dir_fd_;
 };
 
 }  // namespace walferry

@@ -3,22 +3,27 @@
 #include <optional>
 
 #include "checked_reader.h"
+#include "cluster_guard.h"
 #include "temp_file.h"
 
 namespace walferry {
 
 RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path,
-                            std::uint64_t* raw_size) {
+                            std::uint64_t* raw_size, std::optional<std::uint64_t> server_sysid) {
     // Made at the first byte: "not found", the common answer, creates and removes nothing.
     std::optional<TempFile> temp;
-    CheckedReader reader(name, store.describe(), [&](std::span<const std::uint8_t> bytes) {
-        if (!temp) temp.emplace(target_path);
-        temp->write(bytes);
-    });
+    CheckedReader reader(
+        name, store.describe(),
+        [&](std::span<const std::uint8_t> bytes) {
+            if (!temp) temp.emplace(target_path);
+            temp->write(bytes);
+        },
+        server_sysid);
     bool found = store.get(name.archive_file_name(),
                            [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); });
     if (!found) return RestoreOutcome::kNotFound;
     ContainerMeta meta = reader.finish();
+    if (name.has_wal_pages()) check_archive_cluster(store, meta.sysid, name.archive_file_name());
     temp->commit(target_path);
     if (raw_size) *raw_size = meta.raw_size;
     return RestoreOutcome::kRestored;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "store.h"
@@ -16,8 +17,11 @@ enum class RestoreOutcome { kRestored, kNotFound };
 // metadata (and, for segments, the size is a valid wal_segment_size). Not there ->
 // kNotFound. A damaged copy -> Error(kChecksumMismatch / kInvalidContainer); on any failure the
 // temporary file is removed and `target_path` is left as it was. When restored, `raw_size` (if
-// given) receives the file's size: wal_segment_size for a segment.
+// given) receives the file's size: wal_segment_size for a segment. A segment is restored only
+// if it belongs to the cluster `store`'s walferry.info records and, given `server_sysid`, to the
+// recovering server's (cluster_guard.h); else Error(kForeignCluster).
 RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path,
-                            std::uint64_t* raw_size = nullptr);
+                            std::uint64_t* raw_size = nullptr,
+                            std::optional<std::uint64_t> server_sysid = std::nullopt);
 
 }  // namespace walferry

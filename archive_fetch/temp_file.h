@@ -14,6 +14,10 @@ namespace walferry {
 class TempFile {
   public:
     explicit TempFile(const std::string& target);
+    // "<target>.walferry-tmp.XXXXXX" in the directory `dir_fd` (never through a symbolic link),
+    // `target` a plain name in it; commit() then takes a name in that directory too. `where`
+    // names the directory in messages.
+    TempFile(int dir_fd, const std::string& target, const std::string& where);
     ~TempFile();
     TempFile(const TempFile&) = delete;
     TempFile& operator=(const TempFile&) = delete;
@@ -25,7 +29,9 @@ class TempFile {
     void commit(const std::string& target);
 
   private:
-    std::string path_;
+    int dir_fd_;         // AT_FDCWD for a path
+    std::string path_;   // relative to dir_fd_
+    std::string where_;  // path_ as messages name it
     UniqueFd fd_;
     bool committed_ = false;
 };

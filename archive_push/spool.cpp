@@ -19,11 +19,6 @@ namespace {
 
 constexpr std::size_t kMaxKey = 200;
 
-bool is_dir(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 }  // namespace
 
 std::string destination_key(const std::string& name) {
@@ -57,19 +52,22 @@ void Spool::check_outside_data_dir(const std::string& wal_path) const {
 }
 
 std::unique_ptr<Store> Spool::backlog(const std::string& name, bool create) const {
-    std::string dir = dir_ + "/backlog/" + destination_key(name);
-    if (create)
-        make_spool_dirs(dir);
-    else if (!is_dir(dir))
-        return nullptr;
-    return std::make_unique<FileStore>(dir);
+    const std::string relative = "backlog/" + destination_key(name);
+    if (!open_spool_dir(dir_, relative, create)) return nullptr;
+    return std::make_unique<FileStore>(dir_ + "/" + relative);
 }
 
 std::vector<std::string> Spool::backlog_keys() const {
     std::vector<std::string> keys;
     std::error_code ec;
+    try {
+        if (!open_spool_dir(dir_, "backlog", false)) return keys;
+    } catch (const Error&) {
+        return keys;  // backlog() says why, to each destination's drain and queueing
+    }
     for (const auto& e : fs::directory_iterator(dir_ + "/backlog", ec)) {
-        if (e.is_directory()) keys.push_back(e.path().filename().string());
+        // Not through a symbolic link: backlog() refuses those.
+        if (e.is_directory() && !e.is_symlink()) keys.push_back(e.path().filename().string());
     }
     return keys;
 }
@@ -88,12 +86,15 @@ std::uint64_t Spool::backlog_total_bytes() const {
 }
 
 std::unique_ptr<Store> Spool::markers(bool create) const {
-    std::string dir = dir_ + "/batch";
-    if (create)
-        make_spool_dirs(dir);
-    else if (!is_dir(dir))
+    try {
+        if (!open_spool_dir(dir_, "batch", create)) return nullptr;
+    } catch (const Error&) {
+        // Looking up a marker is only a shortcut: without one the file is pushed itself. Making
+        // the directory fails the caller, which says why.
+        if (create) throw;
         return nullptr;
-    return std::make_unique<FileStore>(dir);
+    }
+    return std::make_unique<FileStore>(dir_ + "/batch");
 }
 
 }  // namespace walferry

@@ -36,7 +36,9 @@ class Spool {
     // Destination keys that have a backlog directory.
     std::vector<std::string> backlog_keys() const;
 
-    // The batch marker store; nullptr if it does not exist and !create.
+    // The batch marker store; nullptr if it does not exist, or cannot be opened, and !create.
+    // Every spool directory is opened as spool_dir.h says: a refused one -> Error(kInvalidState)
+    // from backlog(), and from markers() when creating.
     std::unique_ptr<Store> markers(bool create) const;
 
   private:

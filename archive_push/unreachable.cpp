@@ -6,17 +6,25 @@
 
 #include <algorithm>
 #include <ctime>
-#include <system_error>
-#include <filesystem>
 
+#include "error.h"
+#include "spool_dir.h"
 #include "unique_fd.h"
 
 namespace walferry {
 
 namespace {
 
-std::string note_path(const Spool& spool, const std::string& name) {
-    return spool.dir() + "/unreachable/" + destination_key(name);
+constexpr char kNotes[] = "unreachable";
+
+// <spool>/unreachable, opened as spool_dir.h says; an invalid fd if it cannot be (a refused
+// one included: the notes only save time, and the spool's other uses say what is wrong).
+UniqueFd notes_dir(const Spool& spool, bool create) {
+    try {
+        return open_spool_dir(spool.dir(), kNotes, create);
+    } catch (const Error&) {
+        return {};
+    }
 }
 
 }  // namespace
@@ -25,9 +33,11 @@ std::vector<std::optional<std::int64_t>> unreachable_ages(const Spool& spool,
                                                           const std::vector<std::string>& names) {
     std::vector<std::optional<std::int64_t>> ages;
     const std::int64_t now = std::time(nullptr);
+    UniqueFd dir = notes_dir(spool, false);
     for (const std::string& name : names) {
         struct stat st {};
-        if (::stat(note_path(spool, name).c_str(), &st) == 0)
+        if (dir &&
+            ::fstatat(dir.get(), destination_key(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
             ages.emplace_back(std::max<std::int64_t>(0, now - st.st_mtim.tv_sec));
         else
             ages.emplace_back(std::nullopt);
@@ -36,15 +46,16 @@ std::vector<std::optional<std::int64_t>> unreachable_ages(const Spool& spool,
 }
 
 void note_unreachable(const Spool& spool, const std::string& name) {
-    std::error_code ec;
-    std::filesystem::create_directories(spool.dir() + "/unreachable", ec);
-    const std::string path = note_path(spool, name);
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    UniqueFd dir = notes_dir(spool, true);
+    if (!dir) return;
+    UniqueFd fd(::openat(dir.get(), destination_key(name).c_str(),
+                         O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (fd) ::futimens(fd.get(), nullptr);  // now
 }
 
 void note_reachable(const Spool& spool, const std::string& name) {
-    ::unlink(note_path(spool, name).c_str());
+    UniqueFd dir = notes_dir(spool, false);
+    if (dir) ::unlinkat(dir.get(), destination_key(name).c_str(), 0);
 }
 
 std::vector<bool> destinations_to_skip(const std::vector<std::optional<std::int64_t>>& ages,

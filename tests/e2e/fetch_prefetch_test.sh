@@ -14,7 +14,11 @@
 #   clears its temp files and fills the window;
 # - a damaged archived copy the worker meets (its stderr is /dev/null) is noted in the spool and
 #   printed as a warning by the next call, once;
-# - an unusable spool only disables prefetch (said with -v).
+# - an unusable spool only disables prefetch (said with -v);
+# - a symbolic link planted at <spool>/prefetch/<key> (to pg_wal) is refused with a warning, never
+#   followed: the call is served from the source and nothing in pg_wal is removed;
+# - without a pg_control in the data directory (the recovering server's cluster unknown) there
+#   is no prefetch: the spool could not tell one cluster's entries from another's.
 #
 # Environment: WALFERRY_BIN_DIR (set by ctest), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
@@ -37,6 +41,8 @@ PGDATA=$E2E_WORK/pgdata
 CFG=$E2E_WORK/walferry.toml
 e2e_mkdir "$A1" "$SRC" "$SPOOL" "$PGDATA/pg_wal" "$E2E_WORK/elsewhere"
 note "work dir $E2E_WORK, sshd sb1 ${SSHD_PORT[sb1]}"
+# The data directory's pg_control names the cluster the segments are of (make-segment's default).
+e2e_as_user "$MKSEG" --pg-control --out "$PGDATA" >/dev/null
 
 {
   printf 'spool = "%s"\n' "$SPOOL"
@@ -282,5 +288,42 @@ RC=0
 e2e_as_user_in "$PGDATA" "$FETCH" -c "$E2E_WORK/bad.toml" --mode standby -v "$(seg 1 2)" pg_wal/RECOVERYXLOG >"$OUT" 2>"$ERR" || RC=$?
 expect_restored "$(seg 1 2)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch -v with an unusable spool"
 grep -q 'warning: .*no prefetch' "$ERR" || fail "fetch -v with an unusable spool: no warning: $(cat "$ERR")"
+
+note "a symbolic link planted at prefetch/<key> is refused and never followed"
+key_dir=$(spool_dir)
+fetch "$(seg 1 14)"
+e2e_wait_for 60 "the worker after 14" lock_free
+rm -rf "$key_dir"
+# What a worker's leftover sweep would remove: WAL-named files without .ok, temp files, notes.
+victims=("$(seg 1 3)" "$(seg 1 4).ok" "$(seg 1 5).zst" ".$(seg 1 6).walferry-tmp.AbCdEf" "damaged.x.0")
+for v in "${victims[@]}"; do e2e_as_user touch "$PGDATA/pg_wal/$v"; done
+e2e_as_user ln -s "$PGDATA/pg_wal" "$key_dir"
+for i in 15 16; do
+  fetch "$(seg 1 $i)"
+  expect_restored "$(seg 1 $i)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch $i with prefetch/<key> a link"
+  cp "$ERR" "$ERR.$i"
+done
+# A worker, had one been started through the link, holds its lock in pg_wal until it is done.
+no_worker_in_pg_wal() { [[ ! -e $PGDATA/pg_wal/lock ]] || flock -n "$PGDATA/pg_wal/lock" true; }
+e2e_wait_for 60 "no worker in pg_wal" no_worker_in_pg_wal
+for v in "${victims[@]}"; do
+  [[ -e $PGDATA/pg_wal/$v ]] || fail "$v in pg_wal was removed through the planted link"
+done
+[[ ! -e $PGDATA/pg_wal/lock ]] || fail "a worker took its lock in pg_wal through the planted link"
+[[ -L $key_dir ]] || fail "the planted link itself was replaced"
+for i in 15 16; do
+  grep -q "warning: spool directory \"$key_dir\" is a symbolic link; refusing to use it; no prefetch" "$ERR.$i" ||
+    fail "fetch $i with a linked spool directory: no warning: $(cat "$ERR.$i")"
+done
+rm -f "$key_dir"
+for v in "${victims[@]}"; do rm -f "$PGDATA/pg_wal/$v"; done
+
+note "no pg_control in the data directory: no prefetch (said with -v)"
+mv "$PGDATA/global/pg_control" "$E2E_WORK/pg_control.saved"
+fetch "$(seg 1 3)" -v
+expect_restored "$(seg 1 3)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch without pg_control"
+grep -q 'cluster is unknown; no prefetch' "$ERR" || fail "fetch without pg_control: no word: $(cat "$ERR")"
+[[ ! -e $key_dir ]] || fail "a spool was made without the server's cluster known"
+mv "$E2E_WORK/pg_control.saved" "$PGDATA/global/pg_control"
 
 note "PASS"

@@ -6,6 +6,12 @@
 // with a short XLogPageHeaderData, and the rest is record-shaped pseudo-WAL: increasing LSNs and
 // transaction ids, a few random bytes and blank padding. It compresses about as well as pgbench
 // WAL, which constant or random bytes would not. Same options, same bytes.
+//
+// With --pg-control it writes "<out>/global/pg_control" of cluster --sysid instead: what
+// walferry-fetch reads to learn the recovering server's cluster (PostgreSQL 15's layout as far
+// as it matters: system identifier first, the CRC-32C of ControlFileData at its end).
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdint>
@@ -80,6 +86,37 @@ void fill_page(std::vector<std::uint8_t>& page, const SegmentSpec& spec, std::ui
     }
 }
 
+// CRC-32C, bit by bit (PostgreSQL's pg_crc32c).
+std::uint32_t crc32c(const std::uint8_t* data, std::size_t size) {
+    std::uint32_t crc = 0xFFFFFFFFU;
+    for (std::size_t i = 0; i < size; ++i) {
+        crc ^= data[i];
+        for (int k = 0; k < 8; ++k) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78U : crc >> 1;
+    }
+    return crc ^ 0xFFFFFFFFU;
+}
+
+int write_pg_control(const SegmentSpec& spec, const std::string& out_dir) {
+    constexpr std::size_t kCrcOffset = 292;  // offsetof(ControlFileData, crc) in PostgreSQL 15
+    std::vector<std::uint8_t> file(8192, 0);
+    put(file, 0, spec.sysid);
+    put(file, 8, std::uint32_t{1300});        // pg_control_version
+    put(file, 12, std::uint32_t{202209061});  // catalog_version_no
+    put(file, kCrcOffset, crc32c(file.data(), kCrcOffset));
+    const std::string dir = out_dir + "/global";
+    const std::string path = dir + "/pg_control";
+    std::FILE* out = nullptr;
+    if ((::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) ||
+        (out = std::fopen(path.c_str(), "wbx")) == nullptr ||
+        std::fwrite(file.data(), 1, file.size(), out) != file.size() || std::fclose(out) != 0) {
+        std::fprintf(stderr, "walferry-test-make-segment: cannot write \"%s\": %s\n", path.c_str(),
+                     std::strerror(errno));
+        return 1;
+    }
+    std::printf("%s\n", path.c_str());
+    return 0;
+}
+
 int write_segment(const SegmentSpec& spec, const std::string& out_dir) {
     const std::string path = out_dir + "/" + segment_file_name(spec);
     std::FILE* file = std::fopen(path.c_str(), "wbx");
@@ -132,7 +169,11 @@ int main(int argc, char** argv) {
     app.add_option("--seed", spec.seed, "Varies the content, not the header (default 0)");
     app.add_option("--magic", spec.magic, "WAL page magic (default 0xD110, PostgreSQL 15)");
     app.add_option("--out", out_dir, "Directory to write into (default .)");
+    bool pg_control = false;
+    app.add_flag("--pg-control", pg_control,
+                 "Write <out>/global/pg_control of cluster --sysid instead of a segment");
     CLI11_PARSE(app, argc, argv);
+    if (pg_control) return write_pg_control(spec, out_dir);
     if (spec.segno >= (0xFFFFFFFFULL + 1) * (0x100000000ULL / spec.seg_size)) {
         std::fprintf(stderr, "walferry-test-make-segment: --segno too large for --seg-size\n");
         return 2;

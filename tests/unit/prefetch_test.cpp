@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "archive_info.h"
 #include "checked_reader.h"
 #include "config.h"
 #include "container.h"
@@ -31,6 +32,12 @@ namespace {
 
 constexpr std::uint64_t k16M = 16u << 20;
 constexpr std::uint64_t k1M = 1u << 20;
+constexpr std::uint64_t kSysid = 7300000000000000001ULL;
+
+// walferry.info of an archive of cluster `sysid` (1 MiB segments, PostgreSQL 15).
+std::string info_text(std::uint64_t sysid = kSysid) {
+    return format_archive_info({sysid, 15, k1M});
+}
 
 WalName seg(std::uint32_t tli, std::uint32_t log, std::uint32_t s) {
     WalName n;
@@ -52,26 +59,28 @@ void put_at(std::vector<std::uint8_t>& b, std::size_t off, T v) {
 }
 
 // A 1 MiB segment `name` with a valid long page header (PostgreSQL 15).
-std::vector<std::uint8_t> raw_segment(const WalName& name, std::uint64_t seed = 0) {
+std::vector<std::uint8_t> raw_segment(const WalName& name, std::uint64_t seed = 0,
+                                      std::uint64_t sysid = kSysid) {
     std::vector<std::uint8_t> raw = test_data::random_bytes(k1M, seed + name.seg);
     put_at(raw, 0, std::uint16_t{0xD110});
     put_at(raw, 2, std::uint16_t{0x0002});
     put_at(raw, 4, name.tli);
     put_at(raw, 8, std::uint64_t{name.segno(k1M) * k1M});
-    put_at(raw, 24, std::uint64_t{7300000000000000001ULL});
+    put_at(raw, 24, sysid);
     put_at(raw, 32, static_cast<std::uint32_t>(k1M));
     put_at(raw, 36, std::uint32_t{8192});
     return raw;
 }
 
 // raw_segment(name, seed), stored as a container.
-std::vector<std::uint8_t> stored_segment(const WalName& name, std::uint64_t seed = 0) {
-    std::vector<std::uint8_t> raw = raw_segment(name, seed);
+std::vector<std::uint8_t> stored_segment(const WalName& name, std::uint64_t seed = 0,
+                                         std::uint64_t sysid = kSysid) {
+    std::vector<std::uint8_t> raw = raw_segment(name, seed, sysid);
     ContainerWriter writer(CompressOptions{1, 1});
     writer.feed(raw);
     ContainerMeta meta;
     meta.name = name.wal_file_name();
-    meta.sysid = 7300000000000000001ULL;
+    meta.sysid = sysid;
     meta.tli = name.tli;
     meta.pg_major = 15;
     CompressedFile file = writer.finish(meta);
@@ -160,27 +169,28 @@ TEST_CASE("the spool directory is keyed by the directory of %p and the sources",
     std::vector<Destination> a(1), b(1);
     a[0].location = parse_location("sftp://u@h:22/archive", "/");
     b[0].location = parse_location("sftp://u@h:22/other", "/");
-    std::string d1 = prefetch_dir("/spool", "/data/pg_wal/RECOVERYXLOG", a);
-    CHECK(d1.starts_with("/spool/prefetch/"));
-    CHECK(d1.size() == std::string("/spool/prefetch/").size() + 16);
+    std::string d1 = prefetch_dir("/data/pg_wal/RECOVERYXLOG", a);
+    CHECK(d1.starts_with("prefetch/"));
+    CHECK(d1.size() == std::string("prefetch/").size() + 16);
     // pg_rewind passes the target's own path: same data directory, same spool.
-    CHECK(prefetch_dir("/spool", "/data/./pg_wal/000000010000000000000005", a) == d1);
-    CHECK(prefetch_dir("/spool", "/data2/pg_wal/RECOVERYXLOG", a) != d1);
+    CHECK(prefetch_dir("/data/./pg_wal/000000010000000000000005", a) == d1);
+    CHECK(prefetch_dir("/data2/pg_wal/RECOVERYXLOG", a) != d1);
     // Through a symbolic link to the data directory, too.
     ScratchDir scratch;
     fs::create_directories(scratch / "data/pg_wal");
     fs::create_directory_symlink(scratch / "data", scratch / "link");
-    CHECK(prefetch_dir("/spool", scratch / "link/pg_wal/000000010000000000000005", a) ==
-          prefetch_dir("/spool", scratch / "data/pg_wal/RECOVERYXLOG", a));
-    CHECK(prefetch_dir("/spool", "/data/pg_wal/RECOVERYXLOG", b) != d1);
+    CHECK(prefetch_dir(scratch / "link/pg_wal/000000010000000000000005", a) ==
+          prefetch_dir(scratch / "data/pg_wal/RECOVERYXLOG", a));
+    CHECK(prefetch_dir("/data/pg_wal/RECOVERYXLOG", b) != d1);
 }
 
 TEST_CASE("spool entries are stored checked and decompressed, and moved to %p", "[prefetch]") {
     ScratchDir scratch;
     MemoryStore source("src");
+    source.set(kArchiveInfoName, info_text());
     const WalName s6 = seg(1, 0, 6);
     source.files[s6.archive_file_name()] = stored_segment(s6);
-    PrefetchSpool spool(scratch / "prefetch");
+    PrefetchSpool spool(scratch.path(), "prefetch", kSysid);
     CHECK(spool.entries().empty());  // no directory yet: empty, not an error
     UniqueFd lock = spool.try_lock();
     REQUIRE(lock);
@@ -194,9 +204,9 @@ TEST_CASE("spool entries are stored checked and decompressed, and moved to %p", 
     // The segment itself, and the identity of the file as the worker left it.
     const auto raw = raw_segment(s6);
     CHECK(read_file(entry) == std::string(raw.begin(), raw.end()));
-    std::string record = read_file(entry + ".ok");
-    REQUIRE(record.ends_with("\n"));
-    CHECK(parse_identity(record.substr(0, record.size() - 1)) == identity_of(entry));
+    // The identity and the cluster.
+    CHECK(read_file(entry + ".ok") ==
+          format_identity(*identity_of(entry)) + " " + std::to_string(kSysid) + "\n");
     CHECK((fs::status(entry).permissions() & fs::perms::all) ==
           (fs::perms::owner_read | fs::perms::owner_write));
 
@@ -223,9 +233,10 @@ TEST_CASE("an entry on another file system than %p is copied", "[prefetch]") {
         return;
     }
     MemoryStore source("src");
+    source.set(kArchiveInfoName, info_text());
     const WalName s6 = seg(1, 0, 6);
     source.files[s6.archive_file_name()] = stored_segment(s6);
-    PrefetchSpool spool(scratch / "prefetch");
+    PrefetchSpool spool(scratch.path(), "prefetch", kSysid);
     UniqueFd lock = spool.try_lock();
     REQUIRE(spool.store_from(source, s6) == RestoreOutcome::kRestored);
     const std::string target = shm + "/walferry-prefetch-test-" + std::to_string(::getpid());
@@ -248,9 +259,10 @@ TEST_CASE("a spool entry changed since it was checked is refused and %p left alo
           "[prefetch]") {
     ScratchDir scratch;
     MemoryStore source;
+    source.set(kArchiveInfoName, info_text());
     const WalName s6 = seg(1, 0, 6);
     source.files[s6.archive_file_name()] = stored_segment(s6);
-    PrefetchSpool spool(scratch / "prefetch");
+    PrefetchSpool spool(scratch.path(), "prefetch", kSysid);
     UniqueFd lock = spool.try_lock();
     const std::string entry = spool.dir() + "/" + s6.wal_file_name();
     const auto raw = raw_segment(s6);
@@ -300,13 +312,15 @@ TEST_CASE("a spool entry changed since it was checked is refused and %p left alo
         fs::remove(entry);
         std::ofstream(entry, std::ios::binary)
             .write(reinterpret_cast<const char*>(other.data()), static_cast<long>(other.size()));
-        std::ofstream(entry + ".ok") << format_identity(*identity_of(entry)) << "\n";
+        std::ofstream(entry + ".ok")
+            << format_identity(*identity_of(entry)) << " " << kSysid << "\n";
     }
     refused("another segment's header");
     // A symbolic link in place of the entry is never followed.
     fs::rename(entry, scratch / "elsewhere");
     fs::create_symlink(scratch / "elsewhere", entry);
-    std::ofstream(entry + ".ok") << format_identity(*identity_of(scratch / "elsewhere")) << "\n";
+    std::ofstream(entry + ".ok") << format_identity(*identity_of(scratch / "elsewhere")) << " "
+                                 << kSysid << "\n";
     scratch.write("RECOVERYXLOG", "old");
     std::uint64_t seg_size = 0;
     CHECK_THROWS_AS(spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size), Error);
@@ -321,7 +335,7 @@ TEST_CASE("a damaged source copy never reaches a final spool name", "[prefetch]"
     bad.back() ^= 0x40;
     source.files[s6.archive_file_name()] = bad;
     source.files[s7.archive_file_name()] = stored_segment(s6);  // another segment's bytes
-    PrefetchSpool spool(scratch / "prefetch");
+    PrefetchSpool spool(scratch.path(), "prefetch", kSysid);
     UniqueFd lock = spool.try_lock();
     CHECK_THROWS_AS(spool.store_from(source, s6), Error);
     CHECK_THROWS_AS(spool.store_from(source, s7), Error);
@@ -330,7 +344,7 @@ TEST_CASE("a damaged source copy never reaches a final spool name", "[prefetch]"
 
 TEST_CASE("one worker lock per spool, gone with its holder", "[prefetch]") {
     ScratchDir scratch;
-    PrefetchSpool spool(scratch / "a/b/prefetch");
+    PrefetchSpool spool(scratch / "a", "b/prefetch", kSysid);
     UniqueFd first = spool.try_lock();
     REQUIRE(first);
     CHECK(fs::is_directory(spool.dir()));  // made on the way, parents too
@@ -340,16 +354,17 @@ TEST_CASE("one worker lock per spool, gone with its holder", "[prefetch]") {
     CHECK(spool.try_lock());
     // A spool that cannot be made is an error the caller turns into "no prefetch".
     scratch.write("file", "x");
-    PrefetchSpool broken(scratch / "file/prefetch");
+    PrefetchSpool broken(scratch / "file", "prefetch", kSysid);
     CHECK_THROWS_AS(broken.try_lock(), Error);
 }
 
 TEST_CASE("what a stopped worker or an older version left is removed, entries kept",
           "[prefetch]") {
     ScratchDir scratch;
-    PrefetchSpool spool(scratch / "p");
+    PrefetchSpool spool(scratch.path(), "p", kSysid);
     UniqueFd lock = spool.try_lock();
     MemoryStore source;
+    source.set(kArchiveInfoName, info_text());
     const WalName s7 = seg(1, 0, 7);
     source.files[s7.archive_file_name()] = stored_segment(s7);
     REQUIRE(spool.store_from(source, s7) == RestoreOutcome::kRestored);
@@ -370,6 +385,7 @@ TEST_CASE("what a stopped worker or an older version left is removed, entries ke
 TEST_CASE("the worker fills the window from the sources and stops at the first gap", "[prefetch]") {
     ScratchDir scratch;
     fs::create_directories(scratch / "archive");
+    scratch.write("archive/walferry.info", info_text());
     for (std::uint32_t s : {6u, 7u, 9u}) {
         WalName n = seg(1, 0, s);
         auto bytes = stored_segment(n);
@@ -378,10 +394,11 @@ TEST_CASE("the worker fills the window from the sources and stops at the first g
     }
     std::vector<Destination> sources(1);
     sources[0].location = parse_location("file://" + (scratch / "archive"), "/");
-    PrefetchSpool spool(scratch / "prefetch");
+    PrefetchSpool spool(scratch.path(), "prefetch", kSysid);
     UniqueFd lock = spool.try_lock();
     {
         MemoryStore old;
+        old.set(kArchiveInfoName, info_text());
         old.files[seg(1, 0, 3).archive_file_name()] = stored_segment(seg(1, 0, 3));
         REQUIRE(spool.store_from(old, seg(1, 0, 3)) == RestoreOutcome::kRestored);
     }
@@ -397,7 +414,7 @@ TEST_CASE("the worker fills the window from the sources and stops at the first g
 
 TEST_CASE("damaged copies the worker met are noted in the spool and taken once", "[prefetch]") {
     ScratchDir scratch;
-    PrefetchSpool spool(scratch / "p");
+    PrefetchSpool spool(scratch.path(), "p", kSysid);
     CHECK(spool.take_damage_notes().empty());  // no directory: nothing, no error
     UniqueFd lock = spool.try_lock();
     DamageNote a{"sftp://u@h:22/a", "000000010000000000000007.zst", ErrorCode::kChecksumMismatch,
@@ -421,7 +438,7 @@ TEST_CASE("damaged copies the worker met are noted in the spool and taken once",
 
 TEST_CASE("the damage notes are capped", "[prefetch]") {
     ScratchDir scratch;
-    PrefetchSpool spool(scratch / "p");
+    PrefetchSpool spool(scratch.path(), "p", kSysid);
     UniqueFd lock = spool.try_lock();
     DamageNote note{"sftp://h/a", "", ErrorCode::kChecksumMismatch, "m"};
     for (std::uint32_t s = 1; s <= kMaxDamageNotes + 5; ++s) {
@@ -448,12 +465,13 @@ TEST_CASE("the worker notes a damaged copy and takes the next source's", "[prefe
     for (std::size_t i = 0; i < 2; ++i) {
         std::string dir = scratch / ("archive" + std::to_string(i));
         fs::create_directories(dir);
+        std::ofstream(dir + "/walferry.info") << info_text();
         const auto& bytes = i == 0 ? bad : good;
         std::ofstream(dir + "/" + s6.archive_file_name(), std::ios::binary)
             .write(reinterpret_cast<const char*>(bytes.data()), static_cast<long>(bytes.size()));
         sources[i].location = parse_location("file://" + dir, "/");
     }
-    PrefetchSpool spool(scratch / "prefetch");
+    PrefetchSpool spool(scratch.path(), "prefetch", kSysid);
     UniqueFd lock = spool.try_lock();
     fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 2));
     CHECK(names(spool.entries()) == std::vector<std::string>{"000000010000000000000006"});
@@ -477,15 +495,115 @@ TEST_CASE("prefetch is on only with a remote source and a usable spool outside P
     local[0].location = parse_location("file:///archive", "/");
     Config config;
     config.spool = scratch / "spool";
-    CHECK(Prefetcher::open(config, remote, target, false).has_value());
-    CHECK_FALSE(Prefetcher::open(config, local, target, false).has_value());
+    CHECK(Prefetcher::open(config, remote, target, kSysid, false).has_value());
+    // Without the recovering server's system identifier the spool cannot tell clusters apart.
+    CHECK_FALSE(Prefetcher::open(config, remote, target, std::nullopt, false).has_value());
+    CHECK_FALSE(Prefetcher::open(config, local, target, kSysid, false).has_value());
     config.fetch.prefetch = 0;
-    CHECK_FALSE(Prefetcher::open(config, remote, target, false).has_value());
+    CHECK_FALSE(Prefetcher::open(config, remote, target, kSysid, false).has_value());
     config.fetch.prefetch = 8;
     config.spool = scratch / "data/walferry-spool";  // inside the data directory
-    CHECK_FALSE(Prefetcher::open(config, remote, target, false).has_value());
+    CHECK_FALSE(Prefetcher::open(config, remote, target, kSysid, false).has_value());
     config.spool = "relative/spool";
-    CHECK_FALSE(Prefetcher::open(config, remote, target, false).has_value());
+    CHECK_FALSE(Prefetcher::open(config, remote, target, kSysid, false).has_value());
     // Nothing is made on disk by deciding.
     CHECK_FALSE(fs::exists(scratch / "spool"));
+}
+
+TEST_CASE("a spool entry of another cluster is refused and every entry removed", "[prefetch]") {
+    // The data directory was re-created at the same path (same spool key) for another cluster.
+    ScratchDir scratch;
+    fs::create_directories(scratch / "data/pg_wal");
+    const std::string target = scratch / "data/pg_wal/RECOVERYXLOG";
+    std::vector<Destination> sources(1);
+    sources[0].location = parse_location("sftp://u@h:22/archive", "/");
+    const std::string root = scratch / "spool";
+    const std::string key = prefetch_dir(target, sources);
+    {
+        PrefetchSpool old(root, key, kSysid);
+        MemoryStore source;
+        source.set(kArchiveInfoName, info_text());
+        UniqueFd lock = old.try_lock();
+        for (std::uint32_t s : {6u, 7u, 8u}) {
+            source.files[seg(1, 0, s).archive_file_name()] = stored_segment(seg(1, 0, s));
+            REQUIRE(old.store_from(source, seg(1, 0, s)) == RestoreOutcome::kRestored);
+        }
+    }
+    constexpr std::uint64_t kNew = 7400000000000000002ULL;
+    PrefetchSpool spool(root, key, kNew);
+    REQUIRE(spool.entries().size() == 3);
+    scratch.write("data/pg_wal/RECOVERYXLOG", "old");
+    std::uint64_t seg_size = 0;
+    std::string message = test_errors::error_message(
+        ErrorCode::kForeignCluster, [&] { spool.serve(seg(1, 0, 6), target, &seg_size); });
+    CHECK(message.find("belongs to another cluster") != std::string::npos);
+    CHECK(scratch.read("data/pg_wal/RECOVERYXLOG") == "old");
+
+    Config config;
+    config.spool = root;
+    auto prefetcher = Prefetcher::open(config, sources, target, kNew, false);
+    REQUIRE(prefetcher.has_value());
+    CHECK_FALSE(prefetcher->serve(seg(1, 0, 6), target, seg_size));
+    CHECK(scratch.read("data/pg_wal/RECOVERYXLOG") == "old");
+    CHECK(spool.entries().empty());  // 7 and 8 too: no entry outlives its cluster
+}
+
+TEST_CASE("an entry whose .ok names another cluster is refused even with its own bytes",
+          "[prefetch]") {
+    // The .ok and the page header are both checked: a record of the server's cluster on a
+    // segment of another is refused too.
+    ScratchDir scratch;
+    constexpr std::uint64_t kOther = 7400000000000000002ULL;
+    MemoryStore source;
+    source.set(kArchiveInfoName, info_text(kOther));
+    const WalName s6 = seg(1, 0, 6);
+    source.files[s6.archive_file_name()] = stored_segment(s6, 0, kOther);
+    PrefetchSpool other(scratch.path(), "p", kOther);
+    UniqueFd lock = other.try_lock();
+    REQUIRE(other.store_from(source, s6) == RestoreOutcome::kRestored);
+    const std::string entry = other.dir() + "/" + s6.wal_file_name();
+    std::ofstream(entry + ".ok") << format_identity(*identity_of(entry)) << " " << kSysid << "\n";
+    PrefetchSpool spool(scratch.path(), "p", kSysid);
+    std::uint64_t seg_size = 0;
+    test_errors::error_message(ErrorCode::kForeignCluster,
+                               [&] { spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size); });
+    CHECK_FALSE(fs::exists(scratch / "RECOVERYXLOG"));
+    // An .ok of the format before the cluster was recorded is not trusted either.
+    std::ofstream(entry + ".ok") << format_identity(*identity_of(entry)) << "\n";
+    test_errors::error_message(ErrorCode::kInvalidContainer,
+                               [&] { spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size); });
+}
+
+TEST_CASE("the worker stores no segment of another cluster and drops such entries", "[prefetch]") {
+    ScratchDir scratch;
+    constexpr std::uint64_t kOther = 7400000000000000002ULL;
+    PrefetchSpool spool(scratch.path(), "p", kSysid);
+    UniqueFd lock = spool.try_lock();
+    MemoryStore source;
+    const WalName s6 = seg(1, 0, 6);
+    // The archive is another cluster's (rebuilt at the same URL): walferry.info and segment.
+    source.set(kArchiveInfoName, info_text(kOther));
+    source.files[s6.archive_file_name()] = stored_segment(s6, 0, kOther);
+    test_errors::error_message(ErrorCode::kForeignCluster, [&] { spool.store_from(source, s6); });
+    // Its walferry.info says ours, the segment is another's (left from before the rebuild).
+    source.set(kArchiveInfoName, info_text());
+    test_errors::error_message(ErrorCode::kForeignCluster, [&] { spool.store_from(source, s6); });
+    // Its segment is ours, walferry.info another's, or none.
+    source.files[s6.archive_file_name()] = stored_segment(s6);
+    source.set(kArchiveInfoName, info_text(kOther));
+    test_errors::error_message(ErrorCode::kForeignCluster, [&] { spool.store_from(source, s6); });
+    source.files.erase(std::string(kArchiveInfoName));
+    test_errors::error_message(ErrorCode::kForeignCluster, [&] { spool.store_from(source, s6); });
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});
+
+    // An entry another cluster's worker left is a leftover for this cluster's worker.
+    source.set(kArchiveInfoName, info_text(kOther));
+    source.files[s6.archive_file_name()] = stored_segment(s6, 0, kOther);
+    {
+        PrefetchSpool other(scratch.path(), "p", kOther);
+        REQUIRE(other.store_from(source, s6) == RestoreOutcome::kRestored);
+    }
+    REQUIRE(spool.entries().size() == 1);
+    spool.remove_leftovers();
+    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});
 }
