@@ -200,7 +200,7 @@ RestoreOutcome PrefetchSpool::store_from(Store& source, const WalName& name) {
     });
     bool found = source.get(name.archive_file_name(),
                             [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); });
-    if (!found) return RestoreOutcome::kNotFound;
+    if (!found) return not_found_in(source);
     reader.finish();
     temp->sync();
     temp->commit(final_path);

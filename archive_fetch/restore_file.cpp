@@ -2,10 +2,22 @@
 
 #include <optional>
 
+#include "archive_info.h"
 #include "checked_reader.h"
+#include "error.h"
 #include "temp_file.h"
 
 namespace walferry {
+
+RestoreOutcome not_found_in(Store& store) {
+    if (!store.stat(kArchiveInfoName, 0)) {
+        throw Error(ErrorCode::kConfig,
+                    store.describe() + " has no " + std::string(kArchiveInfoName) +
+                        ": not an archive walferry pushed to (a wrong path, or nothing pushed "
+                        "yet), so it cannot tell that a file is not archived");
+    }
+    return RestoreOutcome::kNotFound;
+}
 
 RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path,
                             std::uint64_t* raw_size) {
@@ -17,7 +29,7 @@ RestoreOutcome restore_file(Store& store, const WalName& name, const std::string
     });
     bool found = store.get(name.archive_file_name(),
                            [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); });
-    if (!found) return RestoreOutcome::kNotFound;
+    if (!found) return not_found_in(store);
     ContainerMeta meta = reader.finish();
     temp->commit(target_path);
     if (raw_size) *raw_size = meta.raw_size;
