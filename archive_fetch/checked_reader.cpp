@@ -16,7 +16,8 @@ CheckedReader::CheckedReader(const WalName& name, std::string where, ContainerRe
     : name_(name),
       stored_name_(name.archive_file_name()),
       where_(std::move(where)),
-      out_(std::move(out)) {}
+      out_(std::move(out)),
+      limit_(name.has_wal_pages() ? kWalLongHeaderSize : kMaxTextWalFileSize) {}
 
 // Every complaint about the stored bytes names the copy: with several sources, the operator
 // must learn which one is damaged even when another one served the file.
@@ -27,20 +28,40 @@ void CheckedReader::damaged(ErrorCode code, const std::string& why) const {
 void CheckedReader::feed(std::span<const std::uint8_t> stored) {
     try {
         if (!reader_) {
-            reader_.emplace([this](std::span<const std::uint8_t> bytes) {
-                if (head_.size() < kWalLongHeaderSize) {
-                    std::size_t take = std::min(bytes.size(), kWalLongHeaderSize - head_.size());
-                    head_.insert(head_.end(), bytes.begin(),
-                                 bytes.begin() + static_cast<long>(take));
-                }
-                out_(bytes);
-            });
+            reader_.emplace([this](std::span<const std::uint8_t> bytes) { take(bytes); });
         }
         reader_->feed(stored);
     } catch (const Error& e) {
         if (!is_damage(e.code())) throw;
         damaged(e.code(), e.what());
     }
+}
+
+// Decompressed bytes, before they reach `out_`: no more than a file of this kind can hold, so
+// that a stored file claiming a huge raw_size (the metadata frame is not authenticated) cannot
+// fill the disk next to %p before its checksum fails.
+void CheckedReader::take(std::span<const std::uint8_t> bytes) {
+    if (head_.size() < kWalLongHeaderSize && name_.has_wal_pages()) {
+        std::size_t take = std::min(bytes.size(), kWalLongHeaderSize - head_.size());
+        head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
+        if (head_.size() == kWalLongHeaderSize) {
+            try {
+                header_ = parse_wal_page_header(head_);
+                check_header_matches_name(*header_, name_);
+            } catch (const Error& e) {
+                throw Error(ErrorCode::kInvalidContainer, e.what());
+            }
+            limit_ = header_->seg_size;
+        }
+    }
+    if (bytes.size() > limit_ - written_) {
+        throw Error(ErrorCode::kInvalidContainer,
+                    "decompresses to more than " + std::to_string(limit_) + " bytes, " +
+                        (name_.has_wal_pages() ? "the wal_segment_size in its page header"
+                                               : "the most walferry accepts for this file"));
+    }
+    written_ += bytes.size();
+    out_(bytes);
 }
 
 ContainerMeta CheckedReader::finish() {
@@ -66,7 +87,7 @@ void CheckedReader::check_pages(const ContainerMeta& meta) const {
     // whole segment of the size the cluster uses.
     WalPageHeader header;
     try {
-        header = parse_wal_page_header(head_);
+        header = header_ ? *header_ : parse_wal_page_header(head_);  // parsed at byte 40
         check_header_matches_name(header, name_);
     } catch (const Error& e) {
         damaged(ErrorCode::kInvalidContainer, e.what());
