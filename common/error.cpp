@@ -46,15 +46,8 @@ const Entry& lookup(ErrorCode code) noexcept {
 int exit_code(ErrorCode code) noexcept { return lookup(code).exit; }
 
 int fetch_exit_code(ErrorCode code, bool recovery_mode) noexcept {
-    switch (code) {
-        case ErrorCode::kUsage:
-        case ErrorCode::kInvalidName:
-            return exit_code(code);
-        case ErrorCode::kNotFound:
-            return 1;
-        default:
-            return recovery_mode ? kExitStopRecovery : 1;
-    }
+    if (code == ErrorCode::kNotFound) return 1;
+    return recovery_mode ? kExitStopRecovery : 1;
 }
 
 int cleanup_exit_code(ErrorCode code) noexcept {
