@@ -92,7 +92,15 @@ int run_fetch(const FetchOptions& options) {
                                                  "name PostgreSQL asks for (%f)");
     }
     Config config = load_config(options.config_path, cwd);
-    std::vector<Destination> sources = destinations_from(options.sources, config, cwd, "source");
+    std::vector<Destination> sources;
+    try {
+        sources = destinations_from(options.sources, config, cwd, "source");
+    } catch (const Error& e) {
+        // No source at all is the restore host's configuration, not a mistake in this command
+        // line: it follows the mode like every failure (1 in standby mode, not 2).
+        if (e.code() != ErrorCode::kUsage) throw;
+        throw Error(ErrorCode::kConfig, e.what());
+    }
     if (options.sources.empty()) {
         // Local copies first: cheapest, and usually the freshest on a standby.
         std::stable_partition(sources.begin(), sources.end(), [](const Destination& d) {

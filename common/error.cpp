@@ -47,7 +47,9 @@ int exit_code(ErrorCode code) noexcept { return lookup(code).exit; }
 
 int fetch_exit_code(ErrorCode code, bool recovery_mode) noexcept {
     if (code == ErrorCode::kNotFound) return 1;
-    return recovery_mode ? kExitStopRecovery : 1;
+    if (recovery_mode) return kExitStopRecovery;
+    // "Go on" either way: a broken command line keeps its own status where it does no harm.
+    return code == ErrorCode::kUsage || code == ErrorCode::kInvalidName ? exit_code(code) : 1;
 }
 
 int cleanup_exit_code(ErrorCode code) noexcept {

@@ -6,8 +6,8 @@
 #     --mode recovery and 1 (with the error said) in standby mode;
 # (2) failures before any source is asked follow the mode too: no config file, only this `node`
 #     as destination, a working directory that is gone, a swapped %f/%p, a broken command line
-#     in a data directory without standby.signal (255) or with it (1); by hand outside a data
-#     directory a usage error keeps exit 2 (cli_test);
+#     in a data directory without standby.signal (255; with it the usual 2 or 3, which "go on"
+#     as 1 would); by hand outside a data directory a usage error keeps exit 2 (cli_test);
 # (12) a fetch ended by SIGTERM or SIGINT in the middle of a transfer leaves no temporary file
 #     next to %p and dies of the signal; an old temporary file of walferry's own naming there is
 #     removed by the next call, and nothing else is (a fresh one, another name, a symbolic link,
@@ -173,12 +173,13 @@ expect_rc 255 "unknown option, in a data directory"
 run "$FETCH" --mode recovery "$name3"
 expect_rc 255 "%p missing, --mode recovery outside a data directory"
 run "$FETCH" --mode=standby --no-such-option "$name3" "$T/RECOVERYXLOG" "$ARCHIVE"
-expect_rc 1 "unknown option, --mode=standby"
+expect_rc 2 "unknown option, --mode=standby"
 e2e_as_user touch "$PGDATA_LIKE/standby.signal"
+# A standby goes on either way: the usual statuses.
 run -C "$PGDATA_LIKE" "$FETCH" "$name3"
-expect_rc 1 "%p missing, in a standby's data directory"
+expect_rc 2 "%p missing, in a standby's data directory"
 run -C "$PGDATA_LIKE" "$FETCH" "$T/RECOVERYXLOG" "$name3" "$ARCHIVE"
-expect_rc 1 "swapped %f and %p, in a standby's data directory"
+expect_rc 3 "swapped %f and %p, in a standby's data directory"
 run "$FETCH" "$name3"
 expect_rc 2 "%p missing, by hand outside a data directory"
 expect_target_clean "broken command lines"

@@ -26,8 +26,8 @@ TEST_CASE("fetch stops targeted recovery on anything but not-found", "[error]") 
     // reads 2 or 3 as "not found" and would end it early.
     CHECK(fetch_exit_code(ErrorCode::kUsage, true) == 255);
     CHECK(fetch_exit_code(ErrorCode::kInvalidName, true) == 255);
-    CHECK(fetch_exit_code(ErrorCode::kUsage, false) == 1);
-    CHECK(fetch_exit_code(ErrorCode::kInvalidName, false) == 1);
+    CHECK(fetch_exit_code(ErrorCode::kUsage, false) == 2);
+    CHECK(fetch_exit_code(ErrorCode::kInvalidName, false) == 3);
     CHECK(fetch_exit_code(ErrorCode::kNotFound, false) == 1);
 }
 

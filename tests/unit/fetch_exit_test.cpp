@@ -199,13 +199,13 @@ TEST_CASE("the mode of a failure is known before anything can fail", "[fetch_exi
     CHECK(failure_status(ErrorCode::kIo, RecoveryMode::kAuto, dir) == 255);
     CHECK(failure_status(ErrorCode::kNotFound, RecoveryMode::kAuto, dir) == 1);
     CHECK(failure_status(ErrorCode::kUsage, RecoveryMode::kRecovery, dir) == 255);
-    CHECK(failure_status(ErrorCode::kUsage, RecoveryMode::kStandby, dir) == 1);
+    CHECK(failure_status(ErrorCode::kUsage, RecoveryMode::kStandby, dir) == 2);
     // In a data directory, as PostgreSQL runs restore_command: by the mode.
     scratch.write("PG_VERSION", "15\n");
     CHECK(failure_status(ErrorCode::kUsage, RecoveryMode::kAuto, dir) == 255);
     CHECK(failure_status(ErrorCode::kInvalidName, RecoveryMode::kAuto, dir) == 255);
     scratch.write("standby.signal", "");
-    CHECK(failure_status(ErrorCode::kUsage, RecoveryMode::kAuto, dir) == 1);
+    CHECK(failure_status(ErrorCode::kUsage, RecoveryMode::kAuto, dir) == 2);  // "go on" anyway
     CHECK(failure_status(ErrorCode::kConfig, RecoveryMode::kAuto, dir) == 1);
     CHECK(failure_status(ErrorCode::kConfig, RecoveryMode::kRecovery, dir) == 255);
     // A directory that cannot be looked into shows no standby.signal: recovery.
