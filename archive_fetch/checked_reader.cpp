@@ -22,7 +22,8 @@ CheckedReader::CheckedReader(const WalName& name, std::string where, ContainerRe
       stored_name_(name.archive_file_name()),
       where_(std::move(where)),
       out_(std::move(out)),
-      server_sysid_(server_sysid) {}
+      server_sysid_(server_sysid),
+      limit_(name.has_wal_pages() ? kWalLongHeaderSize : kMaxSmallWalFileSize) {}
 
 // Every complaint about the stored bytes names the copy: with several sources, the operator
 // must learn which one is damaged even when another one served the file.
@@ -33,23 +34,41 @@ void CheckedReader::damaged(ErrorCode code, const std::string& why) const {
 void CheckedReader::feed(std::span<const std::uint8_t> stored) {
     try {
         if (!reader_) {
-            reader_.emplace([this](std::span<const std::uint8_t> bytes) {
-                if (!name_.has_wal_pages()) {
-                    if (small_.size() <= kMaxSmallWalFileSize)
-                        small_.insert(small_.end(), bytes.begin(), bytes.end());
-                } else if (head_.size() < kWalLongHeaderSize) {
-                    std::size_t take = std::min(bytes.size(), kWalLongHeaderSize - head_.size());
-                    head_.insert(head_.end(), bytes.begin(),
-                                 bytes.begin() + static_cast<long>(take));
-                }
-                out_(bytes);
-            });
+            reader_.emplace([this](std::span<const std::uint8_t> bytes) { take(bytes); });
         }
         reader_->feed(stored);
     } catch (const Error& e) {
         if (!is_damage(e.code())) throw;
         damaged(e.code(), e.what());
     }
+}
+
+// Decompressed bytes, before they reach `out_`: no more than a file of this kind can hold, so
+// that a stored file claiming a huge raw_size (the metadata frame is not authenticated) cannot
+// fill the disk next to %p before its checksum fails.
+void CheckedReader::take(std::span<const std::uint8_t> bytes) {
+    if (head_.size() < kWalLongHeaderSize && name_.has_wal_pages()) {
+        std::size_t take = std::min(bytes.size(), kWalLongHeaderSize - head_.size());
+        head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
+        if (head_.size() == kWalLongHeaderSize) {
+            try {
+                header_ = parse_wal_page_header(head_);
+                check_header_matches_name(*header_, name_);
+            } catch (const Error& e) {
+                throw Error(ErrorCode::kInvalidContainer, e.what());
+            }
+            limit_ = header_->seg_size;
+        }
+    }
+    if (bytes.size() > limit_ - written_) {
+        throw Error(ErrorCode::kInvalidContainer,
+                    "decompresses to more than " + std::to_string(limit_) + " bytes, " +
+                        (name_.has_wal_pages() ? "the wal_segment_size in its page header"
+                                               : "the most walferry accepts for this file"));
+    }
+    written_ += bytes.size();
+    if (!name_.has_wal_pages()) small_.append(bytes.begin(), bytes.end());
+    out_(bytes);
 }
 
 ContainerMeta CheckedReader::finish() {
@@ -82,7 +101,7 @@ void CheckedReader::check_pages(const ContainerMeta& meta) const {
     // whole segment of the size the cluster uses.
     WalPageHeader header;
     try {
-        header = parse_wal_page_header(head_);
+        header = header_ ? *header_ : parse_wal_page_header(head_);  // parsed at byte 40
         check_header_matches_name(header, name_);
     } catch (const Error& e) {
         damaged(ErrorCode::kInvalidContainer, e.what());

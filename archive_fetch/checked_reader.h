@@ -12,12 +12,19 @@
 #include "container.h"
 #include "error.h"
 #include "wal_name.h"
+#include "wal_page_header.h"
 
 namespace walferry {
 
 // The codes of a damaged copy (those CheckedReader raises; a segment of another cluster is one
 // too), as opposed to a failure to read one.
 bool is_damage(ErrorCode code) noexcept;
+
+// What a stored copy may decompress to is bounded by what the file can be, never by its
+// metadata frame (which is not authenticated): a segment by the wal_segment_size of its own page
+// header (at most 1 GiB), read from the first 40 bytes; a .history or .backup by
+// kMaxSmallWalFileSize (timeline_history.h), the most push accepts. Anything larger is damage or
+// a decompression bomb, refused before it fills the disk next to %p.
 
 class CheckedReader {
   public:
@@ -37,6 +44,7 @@ class CheckedReader {
 
   private:
     [[noreturn]] void damaged(ErrorCode code, const std::string& why) const;
+    void take(std::span<const std::uint8_t> bytes);
     void check_pages(const ContainerMeta& meta) const;
 
     WalName name_;
@@ -44,8 +52,11 @@ class CheckedReader {
     std::string where_;
     ContainerReader::Sink out_;
     std::optional<std::uint64_t> server_sysid_;
-    std::vector<std::uint8_t> head_;  // the first page header, checked once all is verified
-    std::string small_;  // a .history or .backup, up to what check_small_wal_file reads
+    std::vector<std::uint8_t> head_;       // the first page header, checked once all is verified
+    std::optional<WalPageHeader> header_;  // parsed from head_ as soon as it is complete
+    std::string small_;                    // a .history or .backup, whole (within limit_)
+    std::uint64_t written_ = 0;            // decompressed bytes handed to out_
+    std::uint64_t limit_;                  // the most out_ may get: see take()
     // Made at the first byte: its SHA-256 context initialises OpenSSL, a millisecond or two that
     // a not-found answer need not pay.
     std::optional<ContainerReader> reader_;

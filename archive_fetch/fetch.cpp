@@ -16,6 +16,7 @@
 #include "open_store.h"
 #include "prefetch.h"
 #include "restore_file.h"
+#include "temp_file.h"
 #include "tool_main.h"
 
 namespace walferry {
@@ -48,16 +49,44 @@ RestoreOutcome restore_with_retries(const Destination& source, const WalName& na
 
 }  // namespace
 
-RecoveryMode resolve_mode(RecoveryMode requested, const std::string& cwd) {
+RecoveryMode resolve_mode(RecoveryMode requested, const std::string& dir) {
     if (requested != RecoveryMode::kAuto) return requested;
     struct stat st {};
-    std::string signal = cwd + "/standby.signal";
+    std::string signal = dir + "/standby.signal";
     return ::stat(signal.c_str(), &st) == 0 ? RecoveryMode::kStandby : RecoveryMode::kRecovery;
 }
 
-int run_fetch(const FetchOptions& options, bool& recovery_mode) {
+RecoveryMode mode_in_arguments(int argc, const char* const* argv) {
+    RecoveryMode found = RecoveryMode::kAuto;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--") break;
+        std::string_view value;
+        if (arg == "--mode" && i + 1 < argc) {
+            value = argv[++i];
+        } else if (arg.starts_with("--mode=")) {
+            value = arg.substr(7);
+        }
+        if (value == "recovery") return RecoveryMode::kRecovery;  // the safer one wins
+        if (value == "standby") found = RecoveryMode::kStandby;
+    }
+    return found;
+}
+
+int failure_status(ErrorCode code, RecoveryMode requested, const std::string& dir) {
+    if (requested == RecoveryMode::kAuto &&
+        (code == ErrorCode::kUsage || code == ErrorCode::kInvalidName)) {
+        struct stat st {};
+        std::string version = dir + "/PG_VERSION";
+        if (::stat(version.c_str(), &st) != 0) return exit_code(code);  // run by hand
+    }
+    return fetch_exit_code(code, resolve_mode(requested, dir) == RecoveryMode::kRecovery);
+}
+
+int run_fetch(const FetchOptions& options) {
+    const bool recovery_mode = resolve_mode(options.mode, ".") == RecoveryMode::kRecovery;
+    remove_stale_temps_next_to(options.target_path);
     const std::string cwd = current_directory();
-    recovery_mode = resolve_mode(options.mode, cwd) == RecoveryMode::kRecovery;
     WalName name = parse_wal_name(options.wal_file);
     if (name.compressed) {
         throw Error(ErrorCode::kInvalidName, "\"" + options.wal_file +
@@ -65,7 +94,15 @@ int run_fetch(const FetchOptions& options, bool& recovery_mode) {
                                                  "name PostgreSQL asks for (%f)");
     }
     Config config = load_config(options.config_path, cwd);
-    std::vector<Destination> sources = destinations_from(options.sources, config, cwd, "source");
+    std::vector<Destination> sources;
+    try {
+        sources = destinations_from(options.sources, config, cwd, "source");
+    } catch (const Error& e) {
+        // No source at all is the restore host's configuration, not a mistake in this command
+        // line: it follows the mode like every failure (1 in standby mode, not 2).
+        if (e.code() != ErrorCode::kUsage) throw;
+        throw Error(ErrorCode::kConfig, e.what());
+    }
     if (options.sources.empty()) {
         // Local copies first: cheapest, and usually the freshest on a standby.
         std::stable_partition(sources.begin(), sources.end(), [](const Destination& d) {

@@ -27,10 +27,15 @@ int main(int argc, char** argv) {
                    "(failures exit 1), recovery (failures exit 255)")
         ->check(CLI::IsMember({"auto", "standby", "recovery"}));
     app.add_flag("-v,--verbose", options.verbose, "Say where each file was looked for");
-    if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
-    options.mode = modes.at(mode);
-    bool recovery_mode = options.mode == RecoveryMode::kRecovery;
+    if (int status = parse_command_line(app, argc, argv); status >= 0) {
+        // A broken restore_command must not read as "not found": see failure_status.
+        if (status != exit_code(ErrorCode::kUsage)) return status;
+        return failure_status(ErrorCode::kUsage, mode_in_arguments(argc, argv), ".");
+    }
+    // Resolved before anything can fail, so that every failure follows it.
+    const RecoveryMode requested = modes.at(mode);
+    options.mode = resolve_mode(requested, ".");
     return run_tool(
-        kTool, [&] { return run_fetch(options, recovery_mode); },
-        [&](ErrorCode code) { return fetch_exit_code(code, recovery_mode); });
+        kTool, [&] { return run_fetch(options); },
+        [&](ErrorCode code) { return failure_status(code, requested, "."); });
 }

@@ -172,16 +172,18 @@ void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
                 if (!stores[i]) stores[i] = open_store(sources[i]);
                 stored = spool.store_from(*stores[i], name) == RestoreOutcome::kRestored;
             } catch (const Error& e) {
-                if (e.code() == ErrorCode::kUnavailable || e.code() == ErrorCode::kIo) {
-                    failed[i] = true;
-                    stores[i].reset();
-                } else if (is_damage(e.code())) {
+                if (is_damage(e.code())) {
                     // Nobody reads this process's stderr: the next call says it.
                     spool.note_damage(
                         {sources[i].location.url(), name.archive_file_name(), e.code(), e.what()},
                         i);
                     // An archive of another cluster has nothing for this one.
                     if (e.code() == ErrorCode::kForeignCluster) failed[i] = true;
+                } else {
+                    // Unreachable, a missing archive directory or walferry.info: not asked
+                    // again, and never taken for "not archived yet".
+                    failed[i] = true;
+                    stores[i].reset();
                 }
             }
         }

@@ -259,7 +259,7 @@ RestoreOutcome PrefetchSpool::store_from(Store& source, const WalName& name) {
         sysid_);
     bool found = source.get(name.archive_file_name(),
                             [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); });
-    if (!found) return RestoreOutcome::kNotFound;
+    if (!found) return not_found_in(source);
     ContainerMeta meta = reader.finish();
     check_archive_cluster(source, meta.sysid, name.archive_file_name());
     temp->sync();

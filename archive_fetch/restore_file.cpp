@@ -2,11 +2,23 @@
 
 #include <optional>
 
+#include "archive_info.h"
 #include "checked_reader.h"
 #include "cluster_guard.h"
+#include "error.h"
 #include "temp_file.h"
 
 namespace walferry {
+
+RestoreOutcome not_found_in(Store& store) {
+    if (!store.stat(kArchiveInfoName, 0)) {
+        throw Error(ErrorCode::kConfig,
+                    store.describe() + " has no " + std::string(kArchiveInfoName) +
+                        ": not an archive walferry pushed to (a wrong path, or nothing pushed "
+                        "yet), so it cannot tell that a file is not archived");
+    }
+    return RestoreOutcome::kNotFound;
+}
 
 RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path,
                             std::uint64_t* raw_size, std::optional<std::uint64_t> server_sysid) {
@@ -21,7 +33,7 @@ RestoreOutcome restore_file(Store& store, const WalName& name, const std::string
         server_sysid);
     bool found = store.get(name.archive_file_name(),
                            [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); });
-    if (!found) return RestoreOutcome::kNotFound;
+    if (!found) return not_found_in(store);
     ContainerMeta meta = reader.finish();
     if (name.has_wal_pages()) check_archive_cluster(store, meta.sysid, name.archive_file_name());
     temp->commit(target_path);

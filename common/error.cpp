@@ -54,15 +54,10 @@ const Entry& lookup(ErrorCode code) noexcept {
 int exit_code(ErrorCode code) noexcept { return lookup(code).exit; }
 
 int fetch_exit_code(ErrorCode code, bool recovery_mode) noexcept {
-    switch (code) {
-        case ErrorCode::kUsage:
-        case ErrorCode::kInvalidName:
-            return exit_code(code);
-        case ErrorCode::kNotFound:
-            return 1;
-        default:
-            return recovery_mode ? kExitStopRecovery : 1;
-    }
+    if (code == ErrorCode::kNotFound) return 1;
+    if (recovery_mode) return kExitStopRecovery;
+    // "Go on" either way: a broken command line keeps its own status where it does no harm.
+    return code == ErrorCode::kUsage || code == ErrorCode::kInvalidName ? exit_code(code) : 1;
 }
 
 int cleanup_exit_code(ErrorCode code) noexcept {

@@ -43,9 +43,11 @@ private:
 int exit_code(ErrorCode code) noexcept;
 
 // Exit status of walferry-fetch (restore_command). PostgreSQL reads 1..125 as "not available,
-// go on" and anything above 125 as "stop recovery". Usage errors and invalid names keep their
-// codes; every other failure is 1 in standby mode (the server asks again later) and 255 in
-// targeted recovery, where "go on" would end recovery early at the wrong point.
+// go on" and anything above 125 as "stop recovery". Not found is 1. Every failure, a usage error
+// or an invalid name too, is 255 in targeted recovery, where "go on" would end recovery early at
+// the wrong point; in standby mode (the server asks again later) 1, usage errors and invalid
+// names their own 2 and 3. (walferry-fetch run by hand outside a data directory keeps
+// exit_code() for those two: see archive_fetch/fetch.h.)
 int fetch_exit_code(ErrorCode code, bool recovery_mode) noexcept;
 inline constexpr int kExitStopRecovery = 255;
 

@@ -203,7 +203,10 @@ std::optional<ObjectStat> SftpStore::stat(std::string_view name, std::size_t hea
     const std::string url = url_of(name);
     LIBSSH2_SFTP_ATTRIBUTES attrs{};
     SftpHandle file = open_for_reading(ssh, remote_path(name), url, attrs);
-    if (!file) return std::nullopt;
+    if (!file) {
+        check_archive_directory(ssh);
+        return std::nullopt;
+    }
     ObjectStat out;
     out.size = attrs.flags & LIBSSH2_SFTP_ATTR_SIZE ? attrs.filesize : 0;
     out.mtime =
@@ -227,7 +230,10 @@ bool SftpStore::get(std::string_view name, const ByteSink& sink) {
     const std::string url = url_of(name);
     LIBSSH2_SFTP_ATTRIBUTES attrs{};
     SftpHandle file = open_for_reading(ssh, remote_path(name), url, attrs);
-    if (!file) return false;
+    if (!file) {
+        check_archive_directory(ssh);
+        return false;
+    }
     std::vector<std::uint8_t> buf(kReadChunk);
     for (;;) {
         ssize_t n = libssh2_sftp_read(file.get(), reinterpret_cast<char*>(buf.data()), buf.size());
@@ -268,8 +274,28 @@ bool SftpStore::remove(std::string_view name) {
         0) {
         return true;
     }
-    if (ssh.sftp_status() == LIBSSH2_FX_NO_SUCH_FILE) return false;
+    if (ssh.sftp_status() == LIBSSH2_FX_NO_SUCH_FILE) {
+        check_archive_directory(ssh);
+        return false;
+    }
     ssh.fail("cannot remove", url_of(name));
+}
+
+// SFTP answers "no such file" alike for a missing file and for a missing directory above it (a
+// typo in the URL, a remote file system not mounted): only the first is "not there".
+void SftpStore::check_archive_directory(SshSession& ssh) {
+    const std::string& dir = destination_.location.path;
+    LIBSSH2_SFTP_ATTRIBUTES attrs{};
+    if (libssh2_sftp_stat_ex(ssh.sftp(), dir.c_str(), static_cast<unsigned int>(dir.size()),
+                             LIBSSH2_SFTP_STAT, &attrs) != 0) {
+        if (ssh.sftp_status() == LIBSSH2_FX_NO_SUCH_FILE) {
+            throw Error(ErrorCode::kIo, "archive directory \"" + describe() + "\" does not exist");
+        }
+        ssh.fail("cannot stat archive directory", describe());
+    }
+    if ((attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && !LIBSSH2_SFTP_S_ISDIR(attrs.permissions)) {
+        throw Error(ErrorCode::kIo, "archive directory \"" + describe() + "\" is not a directory");
+    }
 }
 
 // Temp files left by a writer that died or lost its connection: those of `name` (PostgreSQL

@@ -53,6 +53,8 @@ class SftpStore final : public Store {
     SshSession& connected();
     std::string remote_path(std::string_view name) const;
     std::string url_of(std::string_view name) const;
+    // After "no such file": Error(kIo) if it is the archive directory that is missing.
+    void check_archive_directory(SshSession& ssh);
     void remove_dead_temps(SshSession& ssh, const std::string& name);
     void sync_directory(SshSession& ssh);
     void fsync_file(SshSession& ssh, const SftpHandle& file, std::string_view name,

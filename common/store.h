@@ -44,6 +44,9 @@ public:
     // not exist.
     virtual void sync(std::string_view name) = 0;
 
+    // "Does not exist" below (nullopt, false) means: the archive directory answered and has no
+    // such file. A missing archive directory is an error (Error(kIo)), on every backend.
+
     // Size and first bytes of `name`, or nullopt if it does not exist.
     virtual std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) = 0;
 

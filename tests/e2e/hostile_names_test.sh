@@ -3,7 +3,8 @@
 # allows it) and to walferry-fetch (as %f): path traversal, absolute paths, wrong lengths and
 # case, control characters, unicode, shell metacharacters, a leading dash, the empty string,
 # names of walferry's own files. Each must be refused with one error line that names the
-# problem, exit 3, and nothing written anywhere: no archive file, no target, no temp file.
+# problem, exit 3 (fetch in recovery mode: 255), and nothing written anywhere: no archive file,
+# no target, no temp file.
 set -euo pipefail
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
@@ -132,18 +133,19 @@ for name in "${names[@]}"; do
         before=$(dir_state "$T")
     fi
 
-    # fetch: the hostile name is %f, in standby and in recovery mode; the exit is 3 in both,
-    # since no mode makes an invalid name a reason to stop or to go on.
+    # fetch: the hostile name is %f, in standby and in recovery mode: exit 3 in standby mode,
+    # 255 in recovery mode, since PostgreSQL reads 3 as "not found" and a broken restore_command
+    # (%f and %p swapped, say) must stop a targeted recovery rather than end it early.
     for mode in standby recovery; do
         run_in "$T/pgdata" "$FETCH" --mode "$mode" -- "$name" pg_wal/RECOVERYXLOG "$A"
-        expect_rc 3 "fetch $shown ($mode)"
+        expect_rc "$([[ $mode == standby ]] && echo 3 || echo 255)" "fetch $shown ($mode)"
         expect_one_clear_line walferry-fetch "$name" "fetch $shown ($mode)"
         expect_absent "$TARGET" "fetch $shown ($mode)"
         expect_same_state "$T" "$before" "fetch $shown ($mode)"
     done
     # The name as TARGETPATH's neighbour cannot matter, but as %f with an absolute %p too.
     run "$FETCH" --mode recovery -- "$name" "$TARGET" "$A"
-    expect_rc 3 "fetch $shown to an absolute %p"
+    expect_rc 255 "fetch $shown to an absolute %p"
     expect_same_state "$T" "$before" "fetch $shown to an absolute %p"
     expect_absent "$T/PWNED" "$shown"
 done

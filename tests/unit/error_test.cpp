@@ -30,8 +30,13 @@ TEST_CASE("fetch stops targeted recovery on anything but not-found", "[error]") 
     CHECK(fetch_exit_code(ErrorCode::kChecksumMismatch, true) == 255);
     CHECK(fetch_exit_code(ErrorCode::kUnavailable, true) == 255);
     CHECK(fetch_exit_code(ErrorCode::kConfig, true) == 255);
-    CHECK(fetch_exit_code(ErrorCode::kUsage, true) == 2);
-    CHECK(fetch_exit_code(ErrorCode::kInvalidName, true) == 3);
+    // A broken restore_command (bad option, swapped %f %p) must stop recovery too: PostgreSQL
+    // reads 2 or 3 as "not found" and would end it early.
+    CHECK(fetch_exit_code(ErrorCode::kUsage, true) == 255);
+    CHECK(fetch_exit_code(ErrorCode::kInvalidName, true) == 255);
+    CHECK(fetch_exit_code(ErrorCode::kUsage, false) == 2);
+    CHECK(fetch_exit_code(ErrorCode::kInvalidName, false) == 3);
+    CHECK(fetch_exit_code(ErrorCode::kNotFound, false) == 1);
 }
 
 TEST_CASE("io errors quote the path and give the OS text", "[error]") {
