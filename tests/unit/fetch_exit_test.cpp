@@ -24,6 +24,7 @@
 #include "scratch_dir.h"
 #include "store_test_helpers.h"
 #include "temp_file.h"
+#include "timeline_history.h"
 
 using namespace walferry;
 using walferry::testing::error_of;
@@ -153,7 +154,8 @@ TEST_CASE("a stored history or backup file claiming a huge raw size stops at the
             decompressed_until_refused(name, bomb(name, text, 2 * kMaxSmallWalFileSize));
         CHECK(written <= kMaxSmallWalFileSize);
         CHECK(error.code() == ErrorCode::kInvalidContainer);
-        CHECK_THAT(error.what(), Catch::Contains("more than 4194304 bytes"));
+        CHECK_THAT(error.what(),
+                   Catch::Contains("more than " + std::to_string(kMaxSmallWalFileSize) + " bytes"));
     }
 }
 
