@@ -9,10 +9,24 @@ jobs=$(nproc)
 
 bash scripts/install-deps.sh
 
+# The tests keep every state directory in their work dirs: one left in the system default
+# (/var/lib/walferry, root-owned when a test ran as root) would change what later tests and runs
+# see. Checked after each test run when it was not there before.
+system_spool=/var/lib/walferry
+spool_was_there=0
+[[ -e $system_spool ]] && spool_was_there=1
+check_system_spool() {
+  if ((spool_was_there == 0)) && [[ -e $system_spool ]]; then
+    echo "FAIL: a test created $system_spool (tests must keep their spool in their work dir)" >&2
+    exit 1
+  fi
+}
+
 echo "== release build"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWALFERRY_WERROR=ON
 cmake --build build/release -j"$jobs"
 ctest --test-dir build/release --output-on-failure
+check_system_spool
 
 echo "== ASan+UBSan build (clang, with the fuzz targets)"
 CC=clang CXX=clang++ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
@@ -24,6 +38,8 @@ cmake --build build/asan -j"$jobs"
 # instrumented ones.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -E 'pg_archive_cycle|kill9|cleanup_differential|cleanup_consumers|failover_cycle'
+
+check_system_spool
 
 echo "== fuzzers"
 fuzz_seconds=${WALFERRY_FUZZ_SECONDS:-20}

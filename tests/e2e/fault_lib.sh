@@ -69,6 +69,12 @@ fault_setup() {
     trap fault_cleanup EXIT
     trap 'exit 130' INT TERM
     mkdir "$WORK/src"
+    # The binaries' state (backlog, batch markers, unreachable notes) goes in the work dir, never
+    # in the system default /var/lib/walferry: a root-owned one left there would change what the
+    # next test (or the next run, run as another user) sees. A test may still pass -c or set
+    # WALFERRY_CONFIG itself.
+    printf 'spool = "%s"\n' "$WORK/spool" >"$WORK/walferry.toml"
+    export WALFERRY_CONFIG=$WORK/walferry.toml
 }
 
 # ram_dir VAR: sets VAR to a new directory in memory (/dev/shm) when there is one, else under

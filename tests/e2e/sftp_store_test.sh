@@ -58,7 +58,9 @@ segment() {
 config() {
   local file=$E2E_WORK/$1.toml
   shift
-  printf '%s\n' "$@" >"$file"
+  # The spool in the work dir, not the system default /var/lib/walferry (which may exist here,
+  # owned by another user).
+  printf '%s\n' "spool = \"$E2E_WORK/spool\"" "$@" >"$file"
   echo "$file"
 }
 
