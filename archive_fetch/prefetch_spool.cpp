@@ -305,6 +305,17 @@ void PrefetchSpool::remove_leftovers() noexcept {
                 // An entry of another cluster (or of a walferry that did not record one).
                 leftover = !present.contains(entry) || !record || record->sysid != sysid_;
                 if (leftover) ::unlinkat(dir, entry.c_str(), 0);
+                // Said by the next call, as when a call meets one: the data directory or the
+                // archive was rebuilt for another cluster under the same paths.
+                if (record && record->sysid != sysid_ && present.contains(entry)) {
+                    note_damage({"the prefetch spool", entry + ".zst", ErrorCode::kForeignCluster,
+                                 "\"" + entry + "\" in the prefetch spool " + dir_ +
+                                     " belongs to another cluster: system identifier " +
+                                     std::to_string(record->sysid) +
+                                     ", the recovering server's is " + std::to_string(sysid_) +
+                                     " (global/pg_control); removed"},
+                                0);
+                }
             }
             if (leftover) ::unlinkat(dir, file.c_str(), 0);
         }

@@ -608,5 +608,11 @@ TEST_CASE("the worker stores no segment of another cluster and drops such entrie
     }
     REQUIRE(spool.entries().size() == 1);
     spool.remove_leftovers();
+    // Removed, and said once by the next call (the worker's stderr goes nowhere).
+    CHECK(spool.entries().empty());
+    const std::vector<DamageNote> notes = spool.take_damage_notes();
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].code == ErrorCode::kForeignCluster);
+    CHECK_THAT(notes[0].message, Catch::Contains("belongs to another cluster"));
     CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});
 }
