@@ -1,13 +1,13 @@
-#include "checked_reader.h"
+#include "archive_fetch/checked_reader.h"
 
 #include <algorithm>
 
-#include "archive_info.h"
-#include "cluster_guard.h"
-#include "error.h"
-#include "escape.h"
-#include "timeline_history.h"
-#include "wal_page_header.h"
+#include "archive/archive_info.h"
+#include "archive_fetch/cluster_guard.h"
+#include "base/error.h"
+#include "base/escape.h"
+#include "wal/timeline_history.h"
+#include "wal/wal_page_header.h"
 
 namespace walferry {
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "container.h"
-#include "error.h"
-#include "wal_name.h"
-#include "wal_page_header.h"
+#include "archive/container.h"
+#include "base/error.h"
+#include "wal/wal_name.h"
+#include "wal/wal_page_header.h"
 
 namespace walferry {
 

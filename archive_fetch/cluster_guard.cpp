@@ -1,10 +1,10 @@
-#include "cluster_guard.h"
+#include "archive_fetch/cluster_guard.h"
 
 #include <filesystem>
 
-#include "archive_info.h"
-#include "error.h"
-#include "pg_control.h"
+#include "archive/archive_info.h"
+#include "base/error.h"
+#include "archive/pg_control.h"
 
 namespace walferry {
 

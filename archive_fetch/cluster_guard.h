@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "store.h"
+#include "store/store.h"
 
 namespace walferry {
 

@@ -1,4 +1,4 @@
-#include "damage_note.h"
+#include "archive_fetch/damage_note.h"
 
 #include <vector>
 

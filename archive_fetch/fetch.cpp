@@ -1,4 +1,4 @@
-#include "fetch.h"
+#include "archive_fetch/fetch.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,14 +10,14 @@
 #include <optional>
 #include <thread>
 
-#include "cluster_guard.h"
-#include "config.h"
-#include "error.h"
-#include "open_store.h"
-#include "prefetch.h"
-#include "restore_file.h"
-#include "temp_file.h"
-#include "tool_main.h"
+#include "archive_fetch/cluster_guard.h"
+#include "cli/config.h"
+#include "base/error.h"
+#include "cli/open_store.h"
+#include "archive_fetch/prefetch.h"
+#include "archive_fetch/restore_file.h"
+#include "archive_fetch/temp_file.h"
+#include "cli/tool_main.h"
 
 namespace walferry {
 

@@ -1,8 +1,8 @@
 // walferry-fetch: restore_command = 'walferry-fetch %f %p [SOURCE...]'
 #include <map>
 
-#include "fetch.h"
-#include "tool_main.h"
+#include "archive_fetch/fetch.h"
+#include "cli/tool_main.h"
 
 int main(int argc, char** argv) {
     using namespace walferry;

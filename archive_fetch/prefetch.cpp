@@ -1,4 +1,4 @@
-#include "prefetch.h"
+#include "archive_fetch/prefetch.h"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -9,11 +9,11 @@
 #include <cstdio>
 #include <memory>
 
-#include "checked_reader.h"
-#include "error.h"
-#include "open_store.h"
-#include "prefetch_plan.h"
-#include "spool_dir.h"
+#include "archive_fetch/checked_reader.h"
+#include "base/error.h"
+#include "cli/open_store.h"
+#include "archive_fetch/prefetch_plan.h"
+#include "base/spool_dir.h"
 
 namespace walferry {
 

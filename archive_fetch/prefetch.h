@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "prefetch_spool.h"
-#include "wal_name.h"
+#include "cli/config.h"
+#include "archive_fetch/prefetch_spool.h"
+#include "wal/wal_name.h"
 
 namespace walferry {
 

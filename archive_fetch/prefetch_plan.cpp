@@ -1,8 +1,8 @@
-#include "prefetch_plan.h"
+#include "archive_fetch/prefetch_plan.h"
 
 #include <algorithm>
 
-#include "error.h"
+#include "base/error.h"
 
 namespace walferry {
 

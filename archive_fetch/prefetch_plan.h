@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "wal_name.h"
+#include "wal/wal_name.h"
 
 namespace walferry {
 

@@ -1,4 +1,4 @@
-#include "prefetch_spool.h"
+#include "archive_fetch/prefetch_spool.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,14 +16,14 @@
 #include <optional>
 #include <unordered_set>
 
-#include "checked_reader.h"
-#include "cluster_guard.h"
-#include "error.h"
-#include "file_identity.h"
-#include "prefetch_plan.h"
-#include "spool_dir.h"
-#include "temp_file.h"
-#include "wal_page_header.h"
+#include "archive_fetch/checked_reader.h"
+#include "archive_fetch/cluster_guard.h"
+#include "base/error.h"
+#include "base/file_identity.h"
+#include "archive_fetch/prefetch_plan.h"
+#include "base/spool_dir.h"
+#include "archive_fetch/temp_file.h"
+#include "wal/wal_page_header.h"
 
 namespace walferry {
 

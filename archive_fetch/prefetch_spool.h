@@ -34,12 +34,12 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "damage_note.h"
-#include "restore_file.h"
-#include "store.h"
-#include "unique_fd.h"
-#include "wal_name.h"
+#include "cli/config.h"
+#include "archive_fetch/damage_note.h"
+#include "archive_fetch/restore_file.h"
+#include "store/store.h"
+#include "base/unique_fd.h"
+#include "wal/wal_name.h"
 
 namespace walferry {
 

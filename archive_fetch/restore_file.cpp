@@ -1,12 +1,12 @@
-#include "restore_file.h"
+#include "archive_fetch/restore_file.h"
 
 #include <optional>
 
-#include "archive_info.h"
-#include "checked_reader.h"
-#include "cluster_guard.h"
-#include "error.h"
-#include "temp_file.h"
+#include "archive/archive_info.h"
+#include "archive_fetch/checked_reader.h"
+#include "archive_fetch/cluster_guard.h"
+#include "base/error.h"
+#include "archive_fetch/temp_file.h"
 
 namespace walferry {
 

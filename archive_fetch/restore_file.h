@@ -5,8 +5,8 @@
 #include <optional>
 #include <string>
 
-#include "store.h"
-#include "wal_name.h"
+#include "store/store.h"
+#include "wal/wal_name.h"
 
 namespace walferry {
 

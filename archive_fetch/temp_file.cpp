@@ -1,4 +1,4 @@
-#include "temp_file.h"
+#include "archive_fetch/temp_file.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <memory>
 #include <random>
 
-#include "error.h"
+#include "base/error.h"
 
 namespace walferry {
 

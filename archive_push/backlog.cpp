@@ -1,11 +1,11 @@
-#include "backlog.h"
+#include "archive_push/backlog.h"
 
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
 
-#include "publish.h"
+#include "archive_push/publish.h"
 
 namespace walferry {
 

@@ -1,4 +1,4 @@
-#include "batch.h"
+#include "archive_push/batch.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <sstream>
 
-#include "container.h"
-#include "error.h"
-#include "escape.h"
-#include "open_store.h"
-#include "unique_fd.h"
+#include "archive/container.h"
+#include "base/error.h"
+#include "base/escape.h"
+#include "cli/open_store.h"
+#include "base/unique_fd.h"
 
 namespace walferry {
 

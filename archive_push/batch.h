@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "sha256.h"
-#include "store.h"
-#include "wal_file.h"
-#include "wal_name.h"
+#include "cli/config.h"
+#include "archive/sha256.h"
+#include "store/store.h"
+#include "archive_push/wal_file.h"
+#include "wal/wal_name.h"
 
 namespace walferry {
 

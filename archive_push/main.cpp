@@ -1,6 +1,6 @@
 // walferry-push: archive_command = 'walferry-push %p [DEST...]'
-#include "push.h"
-#include "tool_main.h"
+#include "archive_push/push.h"
+#include "cli/tool_main.h"
 
 int main(int argc, char** argv) {
     using namespace walferry;

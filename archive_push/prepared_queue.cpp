@@ -1,8 +1,8 @@
-#include "prepared_queue.h"
+#include "archive_push/prepared_queue.h"
 
 #include <algorithm>
 
-#include "error.h"
+#include "base/error.h"
 
 namespace walferry {
 

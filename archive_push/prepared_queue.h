@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "container.h"
-#include "error.h"
-#include "wal_file.h"
+#include "archive/container.h"
+#include "base/error.h"
+#include "archive_push/wal_file.h"
 
 namespace walferry {
 

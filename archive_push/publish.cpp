@@ -1,6 +1,6 @@
-#include "publish.h"
+#include "archive_push/publish.h"
 
-#include "error.h"
+#include "base/error.h"
 
 namespace walferry {
 

@@ -3,9 +3,9 @@
 
 #include <optional>
 
-#include "archive_info.h"
-#include "store.h"
-#include "wal_file.h"
+#include "archive/archive_info.h"
+#include "store/store.h"
+#include "archive_push/wal_file.h"
 
 namespace walferry {
 

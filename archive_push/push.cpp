@@ -1,4 +1,4 @@
-#include "push.h"
+#include "archive_push/push.h"
 
 #include <sys/stat.h>
 
@@ -9,17 +9,17 @@
 #include <memory>
 #include <thread>
 
-#include "backlog.h"
-#include "batch.h"
-#include "config.h"
-#include "error.h"
-#include "open_store.h"
-#include "prepared_queue.h"
-#include "publish.h"
-#include "spool.h"
-#include "tool_main.h"
-#include "unreachable.h"
-#include "wal_file.h"
+#include "archive_push/backlog.h"
+#include "archive_push/batch.h"
+#include "cli/config.h"
+#include "base/error.h"
+#include "cli/open_store.h"
+#include "archive_push/prepared_queue.h"
+#include "archive_push/publish.h"
+#include "archive_push/spool.h"
+#include "cli/tool_main.h"
+#include "archive_push/unreachable.h"
+#include "archive_push/wal_file.h"
 
 namespace walferry {
 

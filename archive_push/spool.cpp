@@ -1,4 +1,4 @@
-#include "spool.h"
+#include "archive_push/spool.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "error.h"
-#include "file_store.h"
-#include "sha256.h"
-#include "spool_dir.h"
+#include "base/error.h"
+#include "store/file_store.h"
+#include "archive/sha256.h"
+#include "base/spool_dir.h"
 
 namespace walferry {
 

@@ -1,4 +1,4 @@
-#include "unreachable.h"
+#include "archive_push/unreachable.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <ctime>
 
-#include "error.h"
-#include "spool_dir.h"
-#include "unique_fd.h"
+#include "base/error.h"
+#include "base/spool_dir.h"
+#include "base/unique_fd.h"
 
 namespace walferry {
 

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "spool.h"
+#include "archive_push/spool.h"
 
 namespace walferry {
 

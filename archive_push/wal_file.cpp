@@ -1,4 +1,4 @@
-#include "wal_file.h"
+#include "archive_push/wal_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <vector>
 
-#include "error.h"
-#include "timeline_history.h"
-#include "unique_fd.h"
-#include "wal_page_header.h"
+#include "base/error.h"
+#include "wal/timeline_history.h"
+#include "base/unique_fd.h"
+#include "wal/wal_page_header.h"
 
 namespace walferry {
 

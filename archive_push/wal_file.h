@@ -7,11 +7,11 @@
 #include <optional>
 #include <string>
 
-#include "archive_info.h"
-#include "container.h"
-#include "file_identity.h"
-#include "unique_fd.h"
-#include "wal_name.h"
+#include "archive/archive_info.h"
+#include "archive/container.h"
+#include "base/file_identity.h"
+#include "base/unique_fd.h"
+#include "wal/wal_name.h"
 
 namespace walferry {
 

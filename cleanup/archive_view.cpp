@@ -1,10 +1,10 @@
-#include "archive_view.h"
+#include "cleanup/archive_view.h"
 
-#include "archive_info.h"
-#include "container.h"
-#include "error.h"
-#include "lsn.h"
-#include "wal_page_header.h"
+#include "archive/archive_info.h"
+#include "archive/container.h"
+#include "base/error.h"
+#include "wal/lsn.h"
+#include "wal/wal_page_header.h"
 
 namespace walferry {
 

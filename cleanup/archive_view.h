@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "store.h"
-#include "timeline_history.h"
-#include "wal_name.h"
+#include "store/store.h"
+#include "wal/timeline_history.h"
+#include "wal/wal_name.h"
 
 namespace walferry {
 

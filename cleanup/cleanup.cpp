@@ -1,4 +1,4 @@
-#include "cleanup.h"
+#include "cleanup/cleanup.h"
 
 #include <sys/stat.h>
 
@@ -8,17 +8,17 @@
 #include <memory>
 #include <set>
 
-#include "archive_view.h"
-#include "cleanup_rules.h"
-#include "cleanup_report.h"
-#include "config.h"
-#include "consumer_registry.h"
-#include "error.h"
-#include "file_store.h"
-#include "location.h"
-#include "prune_sources.h"
-#include "sftp_consumer_store.h"
-#include "sftp_store.h"
+#include "cleanup/archive_view.h"
+#include "wal/cleanup_rules.h"
+#include "cleanup/cleanup_report.h"
+#include "cli/config.h"
+#include "cleanup/consumer_registry.h"
+#include "base/error.h"
+#include "store/file_store.h"
+#include "store/location.h"
+#include "cleanup/prune_sources.h"
+#include "cleanup/sftp_consumer_store.h"
+#include "store/sftp/sftp_store.h"
 
 namespace walferry {
 

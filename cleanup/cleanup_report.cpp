@@ -1,9 +1,9 @@
-#include "cleanup_report.h"
+#include "cleanup/cleanup_report.h"
 
 #include <cerrno>
 #include <cstdio>
 
-#include "error.h"
+#include "base/error.h"
 
 namespace walferry {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <utility>
 
-#include "cleanup_rules.h"
-#include "store.h"
+#include "wal/cleanup_rules.h"
+#include "store/store.h"
 
 namespace walferry {
 

@@ -1,4 +1,4 @@
-#include "consumer_registry.h"
+#include "cleanup/consumer_registry.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,10 +11,10 @@
 #include <memory>
 #include <set>
 
-#include "error.h"
-#include "escape.h"
-#include "fd_io.h"
-#include "unique_fd.h"
+#include "base/error.h"
+#include "base/escape.h"
+#include "base/fd_io.h"
+#include "base/unique_fd.h"
 
 namespace walferry {
 

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "wal_name.h"
+#include "wal/wal_name.h"
 
 namespace walferry {
 

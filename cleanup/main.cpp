@@ -1,7 +1,7 @@
 // walferry-cleanup: archive_cleanup_command = 'walferry-cleanup [--consumer NAME] ARCHIVEDIR %r',
 // a timeline-aware drop-in for pg_archivecleanup, and scheduled pruning with --prune.
-#include "cleanup.h"
-#include "tool_main.h"
+#include "cleanup/cleanup.h"
+#include "cli/tool_main.h"
 
 int main(int argc, char** argv) {
     using namespace walferry;

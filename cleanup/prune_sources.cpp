@@ -1,4 +1,4 @@
-#include "prune_sources.h"
+#include "cleanup/prune_sources.h"
 
 #include <libpq-fe.h>
 
@@ -6,8 +6,8 @@
 #include <memory>
 #include <tuple>
 
-#include "error.h"
-#include "lsn.h"
+#include "base/error.h"
+#include "wal/lsn.h"
 
 namespace walferry {
 

@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include "archive_view.h"
-#include "config.h"
-#include "wal_name.h"
+#include "cleanup/archive_view.h"
+#include "cli/config.h"
+#include "wal/wal_name.h"
 
 namespace walferry {
 

@@ -1,4 +1,4 @@
-#include "sftp_consumer_store.h"
+#include "cleanup/sftp_consumer_store.h"
 
 #include <unistd.h>
 
@@ -6,11 +6,11 @@
 #include <ctime>
 #include <thread>
 
-#include "error.h"
-#include "escape.h"
-#include "sftp_files.h"
-#include "sftp_store.h"
-#include "ssh_session.h"
+#include "base/error.h"
+#include "base/escape.h"
+#include "store/sftp/sftp_files.h"
+#include "store/sftp/sftp_store.h"
+#include "store/sftp/ssh_session.h"
 
 namespace walferry {
 

@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "consumer_registry.h"
+#include "cleanup/consumer_registry.h"
 
 namespace walferry {
 

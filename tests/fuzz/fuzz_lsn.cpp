@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "error.h"
+#include "base/error.h"
 #include "fuzz_check.h"
-#include "lsn.h"
+#include "wal/lsn.h"
 
 namespace walferry::fuzz {
 namespace {

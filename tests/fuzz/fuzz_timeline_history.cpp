@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "error.h"
+#include "base/error.h"
 #include "fuzz_check.h"
-#include "lsn.h"
-#include "timeline_history.h"
+#include "wal/lsn.h"
+#include "wal/timeline_history.h"
 
 namespace walferry::fuzz {
 namespace {

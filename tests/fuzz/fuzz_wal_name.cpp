@@ -8,10 +8,10 @@
 #include <string>
 #include <string_view>
 
-#include "error.h"
+#include "base/error.h"
 #include "fuzz_check.h"
-#include "lsn.h"
-#include "wal_name.h"
+#include "wal/lsn.h"
+#include "wal/wal_name.h"
 
 namespace walferry::fuzz {
 namespace {

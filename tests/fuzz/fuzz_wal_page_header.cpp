@@ -9,11 +9,11 @@
 #include <optional>
 #include <span>
 
-#include "error.h"
+#include "base/error.h"
 #include "fuzz_check.h"
-#include "lsn.h"
-#include "wal_name.h"
-#include "wal_page_header.h"
+#include "wal/lsn.h"
+#include "wal/wal_name.h"
+#include "wal/wal_page_header.h"
 
 namespace walferry::fuzz {
 namespace {

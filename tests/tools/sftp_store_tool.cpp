@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "error.h"
-#include "open_store.h"
-#include "tool_main.h"
+#include "cli/config.h"
+#include "base/error.h"
+#include "cli/open_store.h"
+#include "cli/tool_main.h"
 
 using namespace walferry;
 

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "error.h"
+#include "base/error.h"
 
 namespace test_errors {
 

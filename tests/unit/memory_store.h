@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "error.h"
-#include "store.h"
+#include "base/error.h"
+#include "store/store.h"
 
 namespace walferry {
 

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "store_test_helpers.h"
-#include "wal_file.h"
+#include "archive_push/wal_file.h"
 
 namespace walferry::testing {
 

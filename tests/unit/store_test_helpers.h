@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "error.h"
-#include "store.h"
+#include "base/error.h"
+#include "store/store.h"
 
 namespace walferry::testing {
 

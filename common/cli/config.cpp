@@ -1,0 +1,255 @@
+#include "cli/config.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "base/error.h"
+
+namespace walferry {
+
+namespace {
+
+class Reader {
+public:
+    explicit Reader(std::string_view origin) : origin_(origin) {}
+
+    [[noreturn]] void fail(std::string_view key, std::string_view why) const {
+        throw Error(ErrorCode::kConfig, "config \"" + origin_ + "\": " + std::string(key) + ": " +
+                                            std::string(why));
+    }
+
+    // Every key of `table` must be one of `known`.
+    void only_keys(const toml::table& table, std::string_view where,
+                   std::initializer_list<std::string_view> known) const {
+        for (const auto& [key, value] : table) {
+            bool ok = false;
+            for (auto k : known) ok = ok || k == key.str();
+            if (!ok) fail(std::string(where) + std::string(key.str()), "unknown key");
+        }
+    }
+
+    std::optional<std::string> text(const toml::table& t, std::string_view key) const {
+        const toml::node* n = t.get(leaf(key));
+        if (!n) return std::nullopt;
+        if (!n->is_string()) fail(key, "must be a string");
+        return n->value<std::string>();
+    }
+
+    std::optional<std::int64_t> integer(const toml::table& t, std::string_view key, std::int64_t lo,
+                                        std::int64_t hi) const {
+        const toml::node* n = t.get(leaf(key));
+        if (!n) return std::nullopt;
+        if (!n->is_integer()) fail(key, "must be an integer");
+        std::int64_t v = *n->value<std::int64_t>();
+        if (v < lo || v > hi) {
+            fail(key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+        }
+        return v;
+    }
+
+    std::optional<bool> boolean(const toml::table& t, std::string_view key) const {
+        const toml::node* n = t.get(leaf(key));
+        if (!n) return std::nullopt;
+        if (!n->is_boolean()) fail(key, "must be true or false");
+        return n->value<bool>();
+    }
+
+private:
+    // Keys are passed qualified ("fetch.retries") so that messages name them in full.
+    static std::string_view leaf(std::string_view key) { return key.substr(key.rfind('.') + 1); }
+    std::string origin_;
+};
+
+std::string expand_home(const std::string& path) {
+    if (!path.starts_with("~/")) return path;
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : "") + path.substr(1);
+}
+
+Destination read_destination(const Reader& r, const toml::table& t, std::string_view cwd) {
+    r.only_keys(t, "destination.",
+                {"name", "url", "identity", "known_hosts", "accept_new_host_keys", "remote_sync",
+                 "connect_timeout", "io_timeout"});
+    Destination d;
+    auto url = r.text(t, "destination.url");
+    if (!url) r.fail("destination.url", "missing");
+    d.location = parse_location(*url, cwd);
+    d.name = r.text(t, "destination.name").value_or(d.location.url());
+    d.identity = expand_home(r.text(t, "destination.identity").value_or(""));
+    d.known_hosts = expand_home(r.text(t, "destination.known_hosts").value_or(""));
+    d.accept_new_host_keys = r.boolean(t, "destination.accept_new_host_keys").value_or(false);
+    d.remote_sync = r.boolean(t, "destination.remote_sync").value_or(false);
+    d.connect_timeout_s = static_cast<int>(
+        r.integer(t, "destination.connect_timeout", 1, 3600).value_or(d.connect_timeout_s));
+    d.io_timeout_s =
+        static_cast<int>(r.integer(t, "destination.io_timeout", 1, 3600).value_or(d.io_timeout_s));
+    return d;
+}
+
+// Integer seconds or a string with a unit (see parse_duration).
+std::optional<std::int64_t> read_duration(const Reader& r, const toml::table& t, std::string_view key) {
+    const toml::node* n = t.get(key.substr(key.rfind('.') + 1));
+    if (!n) return std::nullopt;
+    if (n->is_integer()) return r.integer(t, key, 0, INT64_MAX / 2);
+    if (!n->is_string()) r.fail(key, "must be a duration like \"7d\", \"12h\", \"30m\" or seconds");
+    try {
+        return parse_duration(*n->value<std::string>(), key);
+    } catch (const Error& e) {
+        r.fail(key, e.what());
+    }
+}
+
+void read_servers(const Reader& r, const toml::node& node, Config& c) {
+    const toml::array* list = node.as_array();
+    if (!list) r.fail("server", "must be an array of tables ([[server]])");
+    std::set<std::string> names;
+    for (const toml::node& item : *list) {
+        const toml::table* t = item.as_table();
+        if (!t) r.fail("server", "must be an array of tables ([[server]])");
+        r.only_keys(*t, "server.", {"name", "conninfo"});
+        ServerSpec s;
+        s.name = r.text(*t, "server.name").value_or("");
+        s.conninfo = r.text(*t, "server.conninfo").value_or("");
+        if (s.name.empty()) r.fail("server.name", "missing");
+        if (s.conninfo.empty()) r.fail("server.conninfo", "missing");
+        if (!names.insert(s.name).second) r.fail("server.name", "duplicate \"" + s.name + "\"");
+        c.servers.push_back(std::move(s));
+    }
+}
+
+void read_cleanup(const Reader& r, const toml::node& node, Config& c) {
+    const toml::table* t = node.as_table();
+    if (!t) r.fail("cleanup", "must be a table ([cleanup])");
+    r.only_keys(*t, "cleanup.", {"keep_backups", "keep_age", "consumer_ttl"});
+    c.cleanup.keep_backups = static_cast<int>(r.integer(*t, "cleanup.keep_backups", 0, 10000).value_or(0));
+    c.cleanup.keep_age_seconds = read_duration(r, *t, "cleanup.keep_age").value_or(0);
+    c.cleanup.consumer_ttl_seconds =
+        read_duration(r, *t, "cleanup.consumer_ttl").value_or(c.cleanup.consumer_ttl_seconds);
+}
+
+void read_required(const Reader& r, const toml::table& t, Config& c) {
+    const toml::node* n = t.get("required");
+    if (!n) return;
+    if (n->is_string() && n->value<std::string>() == "all") return;
+    if (!n->is_integer()) r.fail("required", "must be \"all\" or a number of destinations");
+    c.required = static_cast<int>(*r.integer(t, "required", 1, 1000));
+}
+
+}  // namespace
+
+Config parse_config(std::string_view text, std::string_view origin, std::string_view cwd) {
+    Reader r(origin);
+    toml::table root;
+    try {
+        root = toml::parse(text, origin);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        r.fail("line " + std::to_string(where.line), std::string(e.description()));
+    }
+    r.only_keys(root, "", {"node", "spool", "compress_level", "threads", "required", "batch",
+                           "backlog_cap_bytes", "destination", "fetch", "server", "cleanup"});
+    Config c;
+    c.origin = origin;
+    c.node = r.text(root, "node").value_or("");
+    c.spool = r.text(root, "spool").value_or(c.spool);
+    c.compress_level = static_cast<int>(r.integer(root, "compress_level", -7, 19).value_or(1));
+    c.threads = static_cast<int>(r.integer(root, "threads", 0, 256).value_or(0));
+    c.batch = static_cast<int>(r.integer(root, "batch", 1, 1024).value_or(c.batch));
+    c.backlog_cap_bytes = static_cast<std::uint64_t>(
+        r.integer(root, "backlog_cap_bytes", 0, INT64_MAX).value_or(1ll << 30));
+    read_required(r, root, c);
+    if (const toml::node* n = root.get("destination")) {
+        const toml::array* list = n->as_array();
+        if (!list) r.fail("destination", "must be an array of tables ([[destination]])");
+        std::set<std::string> names;
+        for (const toml::node& item : *list) {
+            const toml::table* t = item.as_table();
+            if (!t) r.fail("destination", "must be an array of tables ([[destination]])");
+            Destination d = read_destination(r, *t, cwd);
+            if (!names.insert(d.name).second) r.fail("destination.name", "duplicate \"" + d.name + "\"");
+            c.destinations.push_back(std::move(d));
+        }
+    }
+    if (const toml::node* n = root.get("fetch")) {
+        const toml::table* f = n->as_table();
+        if (!f) r.fail("fetch", "must be a table ([fetch])");
+        r.only_keys(*f, "fetch.", {"retries", "retry_delay_ms", "prefetch"});
+        c.fetch.retries = static_cast<int>(r.integer(*f, "fetch.retries", 0, 100).value_or(3));
+        c.fetch.retry_delay_ms =
+            static_cast<int>(r.integer(*f, "fetch.retry_delay_ms", 0, 600000).value_or(500));
+        c.fetch.prefetch = static_cast<int>(r.integer(*f, "fetch.prefetch", 0, 1024).value_or(8));
+    }
+    if (const toml::node* n = root.get("server")) read_servers(r, *n, c);
+    if (const toml::node* n = root.get("cleanup")) read_cleanup(r, *n, c);
+    if (c.required && !c.destinations.empty() &&
+        *c.required > static_cast<int>(c.destinations.size())) {
+        r.fail("required", "is larger than the number of destinations");
+    }
+    return c;
+}
+
+Config load_config(const std::optional<std::string>& explicit_path, std::string_view cwd) {
+    std::string path;
+    bool must_exist = true;
+    if (explicit_path) {
+        path = *explicit_path;
+    } else if (const char* env = std::getenv("WALFERRY_CONFIG"); env && *env) {
+        path = env;
+    } else {
+        path = kDefaultConfigPath;
+        must_exist = false;
+    }
+    std::ifstream in(path);
+    if (!in) {
+        int err = errno;
+        if (!must_exist && err == ENOENT) return Config{};
+        throw Error(ErrorCode::kConfig,
+                    "cannot read config \"" + path + "\": " + errno_text(err ? err : ENOENT));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_config(text.str(), path, cwd);
+}
+
+std::int64_t parse_duration(std::string_view text, std::string_view what) {
+    std::int64_t value = 0;
+    std::size_t i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+        if (value > INT64_MAX / 1000) break;
+        value = value * 10 + (text[i] - '0');
+    }
+    std::string_view unit = text.substr(i);
+    std::int64_t scale = unit.empty() || unit == "s" ? 1
+                         : unit == "m"               ? 60
+                         : unit == "h"               ? 3600
+                         : unit == "d"               ? 86400
+                                                     : 0;
+    if (i == 0 || scale == 0 || value > INT64_MAX / 1000 / scale) {
+        throw Error(ErrorCode::kConfig, std::string(what) + ": invalid duration \"" +
+                                            std::string(text) +
+                                            "\" (use a number with s, m, h or d, like \"7d\")");
+    }
+    return value * scale;
+}
+
+std::vector<Destination> active_destinations(const Config& config) {
+    std::vector<Destination> out;
+    for (const auto& d : config.destinations) {
+        if (config.node.empty() || d.name != config.node) out.push_back(d);
+    }
+    return out;
+}
+
+std::string current_directory() {
+    char buf[4096];
+    if (!::getcwd(buf, sizeof buf)) throw_io("cannot read current directory", ".", errno);
+    return buf;
+}
+
+}  // namespace walferry

@@ -1,0 +1,69 @@
+#include <catch2/catch.hpp>
+
+#include "base/error.h"
+#include "store/location.h"
+
+using namespace walferry;
+
+namespace {
+
+std::string config_error(std::string_view text) {
+    try {
+        parse_location(text, "/pgdata");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::kConfig);
+        return e.what();
+    }
+    FAIL("no error for \"" << text << "\"");
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("plain and file:// paths become absolute file locations", "[location]") {
+    CHECK(parse_location("/var/lib/pgarchive", "/x").url() == "file:///var/lib/pgarchive");
+    CHECK(parse_location("/var//lib/pgarchive/", "/x").path == "/var/lib/pgarchive");
+    CHECK(parse_location("file:///var/lib/./pgarchive", "/x").path == "/var/lib/pgarchive");
+    CHECK(parse_location("archive", "/pgdata").path == "/pgdata/archive");
+    CHECK(parse_location("../archive", "/srv/pgdata").path == "/srv/archive");
+    CHECK(parse_location("/", "/x").path == "/");
+    CHECK(parse_location("/..", "/x").path == "/");
+}
+
+TEST_CASE("sftp URLs keep user, host and port", "[location]") {
+    Location l = parse_location("sftp://postgres@10.0.0.2:2222/var/lib/pgarchive", "/x");
+    CHECK(l.scheme == Location::Scheme::kSftp);
+    CHECK(l.user == "postgres");
+    CHECK(l.host == "10.0.0.2");
+    CHECK(l.port == 2222);
+    CHECK(l.path == "/var/lib/pgarchive");
+    CHECK(l.url() == "sftp://postgres@10.0.0.2:2222/var/lib/pgarchive");
+    Location d = parse_location("sftp://standby/a", "/x");
+    CHECK(d.user.empty());
+    CHECK(d.port == 22);
+    CHECK(d.url() == "sftp://standby:22/a");
+}
+
+TEST_CASE("bad locations are refused with the reason", "[location]") {
+    CHECK_THAT(config_error(""), Catch::Contains("empty"));
+    CHECK_THAT(config_error("http://x/y"), Catch::Contains("unknown scheme"));
+    CHECK_THAT(config_error("file://relative/path"), Catch::Contains("absolute"));
+    CHECK_THAT(config_error("sftp://host"), Catch::Contains("missing path"));
+    CHECK_THAT(config_error("sftp://@host/x"), Catch::Contains("empty user"));
+    CHECK_THAT(config_error("sftp://u@:22/x"), Catch::Contains("empty host"));
+    CHECK_THAT(config_error("sftp://u@h:0/x"), Catch::Contains("port"));
+    CHECK_THAT(config_error("sftp://u@h:65536/x"), Catch::Contains("port"));
+    CHECK_THAT(config_error("sftp://u@h:22x/x"), Catch::Contains("port"));
+    CHECK_THAT(config_error(std::string_view("/a\0b", 4)), Catch::Contains("NUL"));
+}
+
+TEST_CASE("an s3 location is unsupported by this version not malformed", "[location]") {
+    try {
+        parse_location("s3://bucket/prefix", "/pgdata");
+        FAIL("s3:// was accepted");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::kUnsupported);
+        CHECK(exit_code(e.code()) == 10);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("s3:// is not supported"));
+    }
+}
