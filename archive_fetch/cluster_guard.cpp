@@ -3,8 +3,8 @@
 #include <filesystem>
 
 #include "archive/archive_info.h"
-#include "base/error.h"
 #include "archive/pg_control.h"
+#include "base/error.h"
 
 namespace walferry {
 

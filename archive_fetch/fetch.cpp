@@ -11,12 +11,12 @@
 #include <thread>
 
 #include "archive_fetch/cluster_guard.h"
-#include "cli/config.h"
-#include "base/error.h"
-#include "cli/open_store.h"
 #include "archive_fetch/prefetch.h"
 #include "archive_fetch/restore_file.h"
 #include "archive_fetch/temp_file.h"
+#include "base/error.h"
+#include "cli/config.h"
+#include "cli/open_store.h"
 #include "cli/tool_main.h"
 
 namespace walferry {
@@ -25,7 +25,9 @@ namespace {
 
 constexpr std::string_view kTool = "walferry-fetch";
 
-bool transient(ErrorCode code) { return code == ErrorCode::kUnavailable; }
+bool transient(ErrorCode code) {
+    return code == ErrorCode::kUnavailable;
+}
 
 // One source, with retries (exponential backoff) for transient errors only; not-found and
 // damaged copies are answers, not accidents, and are never retried.
@@ -153,7 +155,8 @@ int run_fetch(const FetchOptions& options) {
                              source.location.url().c_str());
             }
         } catch (const Error& e) {
-            // Said at once, so the log shows a damaged copy even when another source has a good one.
+            // Said at once, so the log shows a damaged copy even when another source has a good
+            // one.
             print_error(kTool, std::string(e.what()) + " (" + error_tag(e.code()) + ")");
             ++failures;
             if (failure_code == ErrorCode::kNotFound) failure_code = e.code();

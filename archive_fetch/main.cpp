@@ -7,9 +7,10 @@
 int main(int argc, char** argv) {
     using namespace walferry;
     constexpr const char* kTool = "walferry-fetch";
-    CLI::App app("Find one archived WAL file, verify it and hand it to PostgreSQL.\n"
-                 "Use as restore_command = 'walferry-fetch %f %p [SOURCE...]'.",
-                 kTool);
+    CLI::App app(
+        "Find one archived WAL file, verify it and hand it to PostgreSQL.\n"
+        "Use as restore_command = 'walferry-fetch %f %p [SOURCE...]'.",
+        kTool);
     add_version_flag(app, kTool);
     FetchOptions options;
     app.add_option("WALFILE", options.wal_file, "Name of the WAL file wanted (%f)")->required();

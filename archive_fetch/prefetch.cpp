@@ -10,10 +10,10 @@
 #include <memory>
 
 #include "archive_fetch/checked_reader.h"
-#include "base/error.h"
-#include "cli/open_store.h"
 #include "archive_fetch/prefetch_plan.h"
+#include "base/error.h"
 #include "base/spool_dir.h"
+#include "cli/open_store.h"
 
 namespace walferry {
 

@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/config.h"
 #include "archive_fetch/prefetch_spool.h"
+#include "cli/config.h"
 #include "wal/wal_name.h"
 
 namespace walferry {

@@ -18,11 +18,11 @@
 
 #include "archive_fetch/checked_reader.h"
 #include "archive_fetch/cluster_guard.h"
+#include "archive_fetch/prefetch_plan.h"
+#include "archive_fetch/temp_file.h"
 #include "base/error.h"
 #include "base/file_identity.h"
-#include "archive_fetch/prefetch_plan.h"
 #include "base/spool_dir.h"
-#include "archive_fetch/temp_file.h"
 #include "wal/wal_page_header.h"
 
 namespace walferry {
@@ -308,13 +308,13 @@ void PrefetchSpool::remove_leftovers() noexcept {
                 // Said by the next call, as when a call meets one: the data directory or the
                 // archive was rebuilt for another cluster under the same paths.
                 if (record && record->sysid != sysid_ && present.contains(entry)) {
-                    note_damage({"the prefetch spool", entry + ".zst", ErrorCode::kForeignCluster,
-                                 "\"" + entry + "\" in the prefetch spool " + dir_ +
-                                     " belongs to another cluster: system identifier " +
-                                     std::to_string(record->sysid) +
-                                     ", the recovering server's is " + std::to_string(sysid_) +
-                                     " (global/pg_control); removed"},
-                                0);
+                    note_damage(
+                        {"the prefetch spool", entry + ".zst", ErrorCode::kForeignCluster,
+                         "\"" + entry + "\" in the prefetch spool " + dir_ +
+                             " belongs to another cluster: system identifier " +
+                             std::to_string(record->sysid) + ", the recovering server's is " +
+                             std::to_string(sysid_) + " (global/pg_control); removed"},
+                        0);
                 }
             }
             if (leftover) ::unlinkat(dir, file.c_str(), 0);

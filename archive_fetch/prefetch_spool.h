@@ -34,11 +34,11 @@
 #include <string>
 #include <vector>
 
-#include "cli/config.h"
 #include "archive_fetch/damage_note.h"
 #include "archive_fetch/restore_file.h"
-#include "store/store.h"
 #include "base/unique_fd.h"
+#include "cli/config.h"
+#include "store/store.h"
 #include "wal/wal_name.h"
 
 namespace walferry {

@@ -5,8 +5,8 @@
 #include "archive/archive_info.h"
 #include "archive_fetch/checked_reader.h"
 #include "archive_fetch/cluster_guard.h"
-#include "base/error.h"
 #include "archive_fetch/temp_file.h"
+#include "base/error.h"
 
 namespace walferry {
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "archive_push/wal_file.h"
 #include "base/error.h"
 #include "store/store.h"
-#include "archive_push/wal_file.h"
 
 namespace walferry {
 

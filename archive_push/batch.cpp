@@ -11,8 +11,8 @@
 #include "archive/container.h"
 #include "base/error.h"
 #include "base/escape.h"
-#include "cli/open_store.h"
 #include "base/unique_fd.h"
+#include "cli/open_store.h"
 
 namespace walferry {
 
@@ -175,7 +175,8 @@ bool marker_covers(const BatchMarker& marker, const std::vector<Destination>& de
 }
 
 bool marker_matches_file(const BatchMarker& marker, const std::string& path) {
-    if (marker.identity && identity_of(path) == marker.identity && marker.identity->size == marker.size)
+    if (marker.identity && identity_of(path) == marker.identity &&
+        marker.identity->size == marker.size)
         return true;
     auto actual = hash_file(path);
     return actual && actual->first == marker.size && actual->second == marker.sha256;

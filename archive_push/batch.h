@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "cli/config.h"
 #include "archive/sha256.h"
-#include "store/store.h"
 #include "archive_push/wal_file.h"
+#include "cli/config.h"
+#include "store/store.h"
 #include "wal/wal_name.h"
 
 namespace walferry {

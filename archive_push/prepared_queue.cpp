@@ -14,7 +14,8 @@ PreparedQueue::PreparedQueue(std::vector<std::string> paths, const CompressOptio
     if (unfinished_ == 0) return;
     const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
     const std::size_t count = std::min(cores, unfinished_);
-    for (std::size_t i = 0; i < count; ++i) workers_.emplace_back([this, options] { work(options); });
+    for (std::size_t i = 0; i < count; ++i)
+        workers_.emplace_back([this, options] { work(options); });
 }
 
 PreparedQueue::~PreparedQueue() {

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "archive/container.h"
-#include "base/error.h"
 #include "archive_push/wal_file.h"
+#include "base/error.h"
 
 namespace walferry {
 
@@ -51,9 +51,9 @@ class PreparedQueue {
     std::optional<Error> first_error_;
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::size_t next_ = 0;        // next index a worker takes
-    std::size_t limit_;           // files at or after this index are not part of the batch
-    std::size_t unfinished_;      // files below limit_ not prepared yet
+    std::size_t next_ = 0;    // next index a worker takes
+    std::size_t limit_;       // files at or after this index are not part of the batch
+    std::size_t unfinished_;  // files below limit_ not prepared yet
     std::vector<std::jthread> workers_;
 };
 

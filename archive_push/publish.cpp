@@ -40,12 +40,13 @@ std::optional<PublishOutcome> compare_stored(Store& store, const PreparedWal& wa
         std::size_t frame_size = 0;
         stored = decode_meta_frame(stat->head, frame_size);
     } catch (const Error& e) {
-        throw Error(ErrorCode::kInvalidContainer,
-                    "\"" + stored_name + "\" already exists in " + store.describe() +
-                        " but is not readable (" + e.what() + "); left untouched");
+        throw Error(ErrorCode::kInvalidContainer, "\"" + stored_name + "\" already exists in " +
+                                                      store.describe() + " but is not readable (" +
+                                                      e.what() + "); left untouched");
     }
     const ContainerMeta& ours = wal.file.meta;
-    if (stored.sha256 != ours.sha256 || stored.raw_size != ours.raw_size || stored.name != ours.name) {
+    if (stored.sha256 != ours.sha256 || stored.raw_size != ours.raw_size ||
+        stored.name != ours.name) {
         throw Error(ErrorCode::kConflict,
                     "\"" + stored_name + "\" already exists in " + store.describe() +
                         " with different content: stored sha256 " + to_hex(stored.sha256) +

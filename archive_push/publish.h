@@ -4,8 +4,8 @@
 #include <optional>
 
 #include "archive/archive_info.h"
-#include "store/store.h"
 #include "archive_push/wal_file.h"
+#include "store/store.h"
 
 namespace walferry {
 

@@ -11,15 +11,15 @@
 
 #include "archive_push/backlog.h"
 #include "archive_push/batch.h"
-#include "cli/config.h"
-#include "base/error.h"
-#include "cli/open_store.h"
 #include "archive_push/prepared_queue.h"
 #include "archive_push/publish.h"
 #include "archive_push/spool.h"
-#include "cli/tool_main.h"
 #include "archive_push/unreachable.h"
 #include "archive_push/wal_file.h"
+#include "base/error.h"
+#include "cli/config.h"
+#include "cli/open_store.h"
+#include "cli/tool_main.h"
 
 namespace walferry {
 
@@ -66,11 +66,11 @@ void run_destination(const Destination& d, const Spool& spool, PreparedQueue* qu
             run.files[next].error = e;
     };
     if (skip_age) {
-        return fail_rest(Error(ErrorCode::kUnavailable,
-                               "not tried: it failed " + std::to_string(*skip_age) +
-                                   " s ago (tried again " +
-                                   std::to_string(kRetryUnreachableAfterS) +
-                                   " s after a failure, or now by --drain)"));
+        return fail_rest(
+            Error(ErrorCode::kUnavailable, "not tried: it failed " + std::to_string(*skip_age) +
+                                               " s ago (tried again " +
+                                               std::to_string(kRetryUnreachableAfterS) +
+                                               " s after a failure, or now by --drain)"));
     }
     try {
         std::unique_ptr<Store> store = open_store(d);
@@ -126,9 +126,11 @@ std::vector<DestinationRun> run_all(const std::vector<Destination>& destinations
 // With required = N: how long ago each destination left alone by this push failed.
 // Only while the backlog has room for what they would miss (every file of the batch, counted
 // at its raw size): a push that would fail on the cap tries them instead, in case they are back.
-std::vector<std::optional<std::int64_t>> skipped_destinations(
-    const std::vector<std::string>& names, const Spool& spool, std::optional<int> required,
-    const std::vector<std::string>& paths, std::uint64_t cap) {
+std::vector<std::optional<std::int64_t>> skipped_destinations(const std::vector<std::string>& names,
+                                                              const Spool& spool,
+                                                              std::optional<int> required,
+                                                              const std::vector<std::string>& paths,
+                                                              std::uint64_t cap) {
     if (!required) return {};
     std::vector<std::optional<std::int64_t>> ages = unreachable_ages(spool, names);
     std::vector<bool> skip = destinations_to_skip(ages, *required);
@@ -350,7 +352,8 @@ int run_push(const PushOptions& options) {
                 // Every destination's own failure, the first one as the error.
                 for (const auto& run : runs) {
                     const auto& e = run.files[0].error;
-                    if (e && std::string_view(error->what()).find(e->what()) == std::string_view::npos)
+                    if (e &&
+                        std::string_view(error->what()).find(e->what()) == std::string_view::npos)
                         print_error(kTool, e->what());
                 }
                 failure = error;

@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "base/error.h"
-#include "store/file_store.h"
 #include "archive/sha256.h"
+#include "base/error.h"
 #include "base/spool_dir.h"
+#include "store/file_store.h"
 
 namespace walferry {
 

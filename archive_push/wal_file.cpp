@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "base/error.h"
-#include "wal/timeline_history.h"
 #include "base/unique_fd.h"
+#include "wal/timeline_history.h"
 #include "wal/wal_page_header.h"
 
 namespace walferry {

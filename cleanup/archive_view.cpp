@@ -48,22 +48,23 @@ std::string read_stored_file(Store& store, const ArchiveEntry& entry, std::size_
             try {
                 reader.finish();
             } catch (const Error& e) {
-                throw Error(e.code(), "\"" + entry.stored + "\" in " + store.describe() + ": " + e.what());
+                throw Error(e.code(),
+                            "\"" + entry.stored + "\" in " + store.describe() + ": " + e.what());
             }
         }
     } else {
         found = store.get(entry.stored, append);
     }
     if (!found) {
-        throw Error(ErrorCode::kIo,
-                    "\"" + entry.stored + "\" vanished from " + store.describe() + " while being read");
+        throw Error(ErrorCode::kIo, "\"" + entry.stored + "\" vanished from " + store.describe() +
+                                        " while being read");
     }
     return out;
 }
 
 std::map<std::uint32_t, TimelineHistory> load_histories(Store& store,
-                                                       const std::vector<ArchiveEntry>& entries,
-                                                       const std::set<std::uint32_t>& timelines) {
+                                                        const std::vector<ArchiveEntry>& entries,
+                                                        const std::set<std::uint32_t>& timelines) {
     std::map<std::uint32_t, TimelineHistory> out;
     for (const ArchiveEntry& e : entries) {
         if (!e.is_wal || e.name.kind != WalKind::kHistory || !timelines.count(e.name.tli)) continue;
@@ -72,7 +73,8 @@ std::map<std::uint32_t, TimelineHistory> load_histories(Store& store,
         try {
             out.emplace(e.name.tli, TimelineHistory::parse(e.name.tli, text));
         } catch (const Error& err) {
-            throw Error(err.code(), "\"" + e.stored + "\" in " + store.describe() + ": " + err.what());
+            throw Error(err.code(),
+                        "\"" + e.stored + "\" in " + store.describe() + ": " + err.what());
         }
     }
     return out;

@@ -18,7 +18,7 @@ namespace walferry {
 struct ArchiveEntry {
     std::string stored;  // the file's name in the archive
     bool is_wal = false;
-    WalName name;        // when is_wal: parsed after stripping `strip_ext`
+    WalName name;  // when is_wal: parsed after stripping `strip_ext`
 };
 
 // Lists the archive. `strip_ext` (pg_archivecleanup's -x) is removed from names ending with it.
@@ -28,8 +28,8 @@ std::vector<ArchiveEntry> list_archive(Store& store, std::string_view strip_ext)
 // archive holds, whether stored as walferry container or plain. A damaged or unparsable one ->
 // Error: cleanup never decides on a history it could not read.
 std::map<std::uint32_t, TimelineHistory> load_histories(Store& store,
-                                                       const std::vector<ArchiveEntry>& entries,
-                                                       const std::set<std::uint32_t>& timelines);
+                                                        const std::vector<ArchiveEntry>& entries,
+                                                        const std::set<std::uint32_t>& timelines);
 
 // wal_segment_size of the archive: walferry.info, else the size recorded for (or of) a stored
 // segment, else 16 MiB (an archive without segments has nothing to place).

@@ -8,17 +8,17 @@
 #include <memory>
 #include <set>
 
-#include "cleanup/archive_view.h"
-#include "wal/cleanup_rules.h"
-#include "cleanup/cleanup_report.h"
-#include "cli/config.h"
-#include "cleanup/consumer_registry.h"
 #include "base/error.h"
-#include "store/file_store.h"
-#include "store/location.h"
+#include "cleanup/archive_view.h"
+#include "cleanup/cleanup_report.h"
+#include "cleanup/consumer_registry.h"
 #include "cleanup/prune_sources.h"
 #include "cleanup/sftp_consumer_store.h"
+#include "cli/config.h"
+#include "store/file_store.h"
+#include "store/location.h"
 #include "store/sftp/sftp_store.h"
+#include "wal/cleanup_rules.h"
 
 namespace walferry {
 
@@ -82,7 +82,8 @@ bool is_local_dir(const std::string& text) {
 }
 
 std::string strip(std::string_view text, std::string_view ext) {
-    if (!ext.empty() && text.size() > ext.size() && text.ends_with(ext)) text.remove_suffix(ext.size());
+    if (!ext.empty() && text.size() > ext.size() && text.ends_with(ext))
+        text.remove_suffix(ext.size());
     return std::string(text);
 }
 
@@ -104,8 +105,8 @@ int run_cleanup(const CleanupOptionsCli& options) {
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
     // An SFTP archive (a URL or a destination's name) takes its connection settings from the
     // config's destinations; a plain local directory needs no config, as pg_archivecleanup.
-    const bool needs_config = options.prune || options.config_path ||
-                              options.archive.starts_with("sftp://");
+    const bool needs_config =
+        options.prune || options.config_path || options.archive.starts_with("sftp://");
     Config config;
     if (needs_config) {
         config = load_config(options.config_path, current_directory());
@@ -184,7 +185,8 @@ int run_cleanup(const CleanupOptionsCli& options) {
     CleanupReport report(store, options.dry_run, options.debug);
     for (const ArchiveEntry& e : entries) {
         if (!e.is_wal) {
-            report.note(e.stored, CleanupDecision{false, "not a WAL file", "not a WAL file, never touched"});
+            report.note(e.stored,
+                        CleanupDecision{false, "not a WAL file", "not a WAL file, never touched"});
             continue;
         }
         CleanupDecision d = rules.decide(e.name);

@@ -8,13 +8,13 @@
 #include <string>
 #include <utility>
 
-#include "wal/cleanup_rules.h"
 #include "store/store.h"
+#include "wal/cleanup_rules.h"
 
 namespace walferry {
 
 class CleanupReport {
-public:
+  public:
     CleanupReport(Store& store, bool dry_run, bool debug)
         : store_(store), dry_run_(dry_run), debug_(debug) {}
 
@@ -26,7 +26,7 @@ public:
     // Prints the summary (files and bytes by decision and category) when -n or -d.
     void finish();
 
-private:
+  private:
     struct Tally {
         std::uint64_t files = 0;
         std::uint64_t bytes = 0;

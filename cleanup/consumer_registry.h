@@ -23,7 +23,7 @@ inline constexpr std::string_view kCleanupStateDir = ".walferry-cleanup";
 
 struct ConsumerRecord {
     std::string name;
-    WalName cutoff;           // kSegment
+    WalName cutoff;            // kSegment
     std::int64_t updated = 0;  // unix time of the last record
 };
 
@@ -33,7 +33,7 @@ void check_consumer_name(std::string_view name);
 // Where one archive's records live, and its cleanup lock, held from construction to
 // destruction. Local archives: files and flock(); SFTP archives: sftp_consumer_store.h.
 class ConsumerStore {
-public:
+  public:
     virtual ~ConsumerStore() = default;
     // False when the archive has no cleanup state (and so no consumers, and no lock was taken).
     virtual bool has_state() const = 0;
@@ -56,7 +56,7 @@ public:
 std::string consumer_temp_name(std::string_view name);
 
 class ConsumerRegistry {
-public:
+  public:
     // A local archive: takes the archive's cleanup lock (blocking), so that concurrent cleanups
     // (one per standby) decide and remove one after the other. The state folder is created when
     // `create`; otherwise an archive without one simply has no consumers (and no lock is taken:
@@ -76,7 +76,7 @@ public:
     // Removes NAME's record; false if there was none.
     bool forget(const std::string& name) const;
 
-private:
+  private:
     std::unique_ptr<ConsumerStore> store_;
 };
 

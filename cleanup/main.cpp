@@ -6,10 +6,11 @@
 int main(int argc, char** argv) {
     using namespace walferry;
     constexpr const char* kTool = "walferry-cleanup";
-    CLI::App app("Remove archived WAL files that no consumer can need any more, following "
-                 "timeline history.\nUse as archive_cleanup_command = 'walferry-cleanup "
-                 "[--consumer NAME] ARCHIVEDIR %r', or with --prune from cron or a systemd timer.",
-                 kTool);
+    CLI::App app(
+        "Remove archived WAL files that no consumer can need any more, following "
+        "timeline history.\nUse as archive_cleanup_command = 'walferry-cleanup "
+        "[--consumer NAME] ARCHIVEDIR %r', or with --prune from cron or a systemd timer.",
+        kTool);
     app.set_version_flag("-V,--version", std::string(kTool) + " " + WALFERRY_VERSION,
                          "Print the version and exit");
     CleanupOptionsCli o;
@@ -24,8 +25,9 @@ int main(int argc, char** argv) {
                  "Also remove backup history files (.backup) before the cutoff");
     app.add_option("-x,--strip-extension", o.strip_ext,
                    "Strip this extension from file names before deciding (like pg_archivecleanup)");
-    app.add_flag("--prune-diverged", o.prune_diverged,
-                 "Also remove segments of diverged and abandoned timeline branches above the cutoff");
+    app.add_flag(
+        "--prune-diverged", o.prune_diverged,
+        "Also remove segments of diverged and abandoned timeline branches above the cutoff");
     app.add_option("--consumer", o.consumer,
                    "Record the cutoff as this consumer's and remove only what every recorded "
                    "consumer no longer needs");
@@ -40,5 +42,6 @@ int main(int argc, char** argv) {
     if (int status = parse_command_line(app, argc, argv, cleanup_exit_code); status >= 0) {
         return status;
     }
-    return run_tool(kTool, [&] { return run_cleanup(o); }, cleanup_exit_code);
+    return run_tool(
+        kTool, [&] { return run_cleanup(o); }, cleanup_exit_code);
 }

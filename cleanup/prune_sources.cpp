@@ -24,14 +24,15 @@ std::string one_line(const char* text) {
 }
 
 class Server {
-public:
+  public:
     explicit Server(const ServerSpec& spec) : spec_(spec), conn_(nullptr, &PQfinish) {
         // connect_timeout first: a value in the operator's conninfo overrides it.
         const char* keys[] = {"connect_timeout", "dbname", "application_name", nullptr};
         const char* values[] = {"10", spec.conninfo.c_str(), "walferry-cleanup", nullptr};
         conn_.reset(PQconnectdbParams(keys, values, 1));
         if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
-            fail("cannot connect: " + one_line(conn_ ? PQerrorMessage(conn_.get()) : "out of memory"));
+            fail("cannot connect: " +
+                 one_line(conn_ ? PQerrorMessage(conn_.get()) : "out of memory"));
         }
     }
 
@@ -43,7 +44,8 @@ public:
         }
         if (PQntuples(res.get()) != 1) fail(std::string("unexpected result of ") + sql);
         std::vector<std::string> out;
-        for (int i = 0; i < PQnfields(res.get()); ++i) out.emplace_back(PQgetvalue(res.get(), 0, i));
+        for (int i = 0; i < PQnfields(res.get()); ++i)
+            out.emplace_back(PQgetvalue(res.get(), 0, i));
         return out;
     }
 
@@ -52,7 +54,7 @@ public:
                     "server \"" + spec_.name + "\": " + why + "; nothing removed");
     }
 
-private:
+  private:
     const ServerSpec& spec_;
     PgConn conn_;
 };
@@ -70,9 +72,9 @@ std::uint32_t parse_tli(Server& server, const std::string& text) {
 // nullopt: the server needs nothing from the archive (a primary without physical slots).
 std::optional<WalName> server_cutoff(const ServerSpec& spec, std::uint64_t seg_size) {
     Server server(spec);
-    std::vector<std::string> control =
-        server.row("SELECT pg_is_in_recovery()::text, redo_wal_file, timeline_id::text "
-                   "FROM pg_control_checkpoint()");
+    std::vector<std::string> control = server.row(
+        "SELECT pg_is_in_recovery()::text, redo_wal_file, timeline_id::text "
+        "FROM pg_control_checkpoint()");
     if (control[0] == "true") {
         WalName redo;
         if (!try_parse_wal_name(control[1], redo) || redo.kind != WalKind::kSegment) {
@@ -104,7 +106,8 @@ WalName keep_backups_cutoff(const std::vector<ArchiveEntry>& entries, int keep) 
     std::sort(backups.begin(), backups.end(), [](const WalName& a, const WalName& b) {
         return std::tie(a.log, a.seg, a.offset) > std::tie(b.log, b.seg, b.offset);
     });
-    WalName cut = backups[std::min<std::size_t>(static_cast<std::size_t>(keep), backups.size()) - 1];
+    WalName cut =
+        backups[std::min<std::size_t>(static_cast<std::size_t>(keep), backups.size()) - 1];
     cut.kind = WalKind::kSegment;
     cut.offset = 0;
     cut.compressed = false;
@@ -126,7 +129,8 @@ std::vector<std::pair<std::string, WalName>> prune_cutoffs(const Config& config,
     if (out.empty()) {
         throw Error(ErrorCode::kConfig,
                     "--prune: no [[server]] reported a position and keep_backups is not set in \"" +
-                        config.origin + "\", so nothing says what is still needed; nothing removed");
+                        config.origin +
+                        "\", so nothing says what is still needed; nothing removed");
     }
     return out;
 }

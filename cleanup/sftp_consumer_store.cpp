@@ -112,8 +112,8 @@ void SftpConsumerStore::lock(int lock_wait_s) {
         }
         // The whole --lock-wait is waited for: the last sleep ends at the deadline, then one
         // more try.
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(kLockPoll,
-                                                                                  deadline - now));
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(kLockPoll, deadline - now));
     }
 }
 

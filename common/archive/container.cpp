@@ -20,7 +20,7 @@ namespace {
 
 constexpr std::size_t kFrameHeaderSize = 8;  // magic + length, both u32 little-endian
 constexpr std::string_view kVersionKey = "walferry-container";
-constexpr int kJobSize = 2 << 20;  // zstd worker job size, see ContainerWriter
+constexpr int kJobSize = 2 << 20;                    // zstd worker job size, see ContainerWriter
 constexpr std::size_t kParallelHashMin = 256 << 10;  // smaller chunks are hashed inline
 
 [[noreturn]] void invalid(const std::string& why) {

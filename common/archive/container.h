@@ -69,7 +69,7 @@ struct CompressedFile {
 // Streaming compressor (RAII ZSTD_CCtx): feed the raw file in chunks, then finish().
 // The SHA-256 and size of the raw bytes are computed on the way.
 class ContainerWriter {
-public:
+  public:
     explicit ContainerWriter(const CompressOptions& options);
     ~ContainerWriter();
     ContainerWriter(const ContainerWriter&) = delete;
@@ -79,7 +79,7 @@ public:
     // `meta` supplies name and the segment fields; raw_size and sha256 are filled in here.
     CompressedFile finish(ContainerMeta meta);
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
@@ -89,7 +89,7 @@ private:
 // and SHA-256 match the metadata, and returns the metadata. Any damage ->
 // Error(kChecksumMismatch) or Error(kInvalidContainer), naming expected and actual values.
 class ContainerReader {
-public:
+  public:
     using Sink = std::function<void(std::span<const std::uint8_t>)>;
     explicit ContainerReader(Sink out);
     ~ContainerReader();
@@ -99,7 +99,7 @@ public:
     void feed(std::span<const std::uint8_t> stored);
     ContainerMeta finish();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -13,7 +13,7 @@ namespace walferry {
 using Sha256Digest = std::array<std::uint8_t, 32>;
 
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -22,7 +22,7 @@ public:
     void update(std::span<const std::uint8_t> bytes);
     Sha256Digest finish();  // may be called once
 
-private:
+  private:
     struct Ctx;
     std::unique_ptr<Ctx> ctx_;
 };

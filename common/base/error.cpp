@@ -51,7 +51,9 @@ const Entry& lookup(ErrorCode code) noexcept {
 
 }  // namespace
 
-int exit_code(ErrorCode code) noexcept { return lookup(code).exit; }
+int exit_code(ErrorCode code) noexcept {
+    return lookup(code).exit;
+}
 
 int fetch_exit_code(ErrorCode code, bool recovery_mode) noexcept {
     if (code == ErrorCode::kNotFound) return 1;
@@ -70,7 +72,9 @@ int cleanup_exit_code(ErrorCode code) noexcept {
     }
 }
 
-std::string_view error_name(ErrorCode code) noexcept { return lookup(code).name; }
+std::string_view error_name(ErrorCode code) noexcept {
+    return lookup(code).name;
+}
 
 std::string error_tag(ErrorCode code) {
     char buf[8];

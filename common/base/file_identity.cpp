@@ -17,7 +17,8 @@ bool parse_int(std::string_view text, Int& out) {
 }  // namespace
 
 FileIdentity identity_from(const struct stat& st) {
-    return FileIdentity{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+    return FileIdentity{static_cast<std::uint64_t>(st.st_dev),
+                        static_cast<std::uint64_t>(st.st_ino),
                         static_cast<std::uint64_t>(st.st_size),
                         st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec,
                         st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec};

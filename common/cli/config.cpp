@@ -1,5 +1,6 @@
 #include "cli/config.h"
 
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -7,7 +8,6 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "base/error.h"
 
@@ -16,12 +16,12 @@ namespace walferry {
 namespace {
 
 class Reader {
-public:
+  public:
     explicit Reader(std::string_view origin) : origin_(origin) {}
 
     [[noreturn]] void fail(std::string_view key, std::string_view why) const {
-        throw Error(ErrorCode::kConfig, "config \"" + origin_ + "\": " + std::string(key) + ": " +
-                                            std::string(why));
+        throw Error(ErrorCode::kConfig,
+                    "config \"" + origin_ + "\": " + std::string(key) + ": " + std::string(why));
     }
 
     // Every key of `table` must be one of `known`.
@@ -60,7 +60,7 @@ public:
         return n->value<bool>();
     }
 
-private:
+  private:
     // Keys are passed qualified ("fetch.retries") so that messages name them in full.
     static std::string_view leaf(std::string_view key) { return key.substr(key.rfind('.') + 1); }
     std::string origin_;
@@ -93,7 +93,8 @@ Destination read_destination(const Reader& r, const toml::table& t, std::string_
 }
 
 // Integer seconds or a string with a unit (see parse_duration).
-std::optional<std::int64_t> read_duration(const Reader& r, const toml::table& t, std::string_view key) {
+std::optional<std::int64_t> read_duration(const Reader& r, const toml::table& t,
+                                          std::string_view key) {
     const toml::node* n = t.get(key.substr(key.rfind('.') + 1));
     if (!n) return std::nullopt;
     if (n->is_integer()) return r.integer(t, key, 0, INT64_MAX / 2);
@@ -127,7 +128,8 @@ void read_cleanup(const Reader& r, const toml::node& node, Config& c) {
     const toml::table* t = node.as_table();
     if (!t) r.fail("cleanup", "must be a table ([cleanup])");
     r.only_keys(*t, "cleanup.", {"keep_backups", "keep_age", "consumer_ttl"});
-    c.cleanup.keep_backups = static_cast<int>(r.integer(*t, "cleanup.keep_backups", 0, 10000).value_or(0));
+    c.cleanup.keep_backups =
+        static_cast<int>(r.integer(*t, "cleanup.keep_backups", 0, 10000).value_or(0));
     c.cleanup.keep_age_seconds = read_duration(r, *t, "cleanup.keep_age").value_or(0);
     c.cleanup.consumer_ttl_seconds =
         read_duration(r, *t, "cleanup.consumer_ttl").value_or(c.cleanup.consumer_ttl_seconds);
@@ -152,8 +154,9 @@ Config parse_config(std::string_view text, std::string_view origin, std::string_
         const auto& where = e.source().begin;
         r.fail("line " + std::to_string(where.line), std::string(e.description()));
     }
-    r.only_keys(root, "", {"node", "spool", "compress_level", "threads", "required", "batch",
-                           "backlog_cap_bytes", "destination", "fetch", "server", "cleanup"});
+    r.only_keys(root, "",
+                {"node", "spool", "compress_level", "threads", "required", "batch",
+                 "backlog_cap_bytes", "destination", "fetch", "server", "cleanup"});
     Config c;
     c.origin = origin;
     c.node = r.text(root, "node").value_or("");
@@ -172,7 +175,8 @@ Config parse_config(std::string_view text, std::string_view origin, std::string_
             const toml::table* t = item.as_table();
             if (!t) r.fail("destination", "must be an array of tables ([[destination]])");
             Destination d = read_destination(r, *t, cwd);
-            if (!names.insert(d.name).second) r.fail("destination.name", "duplicate \"" + d.name + "\"");
+            if (!names.insert(d.name).second)
+                r.fail("destination.name", "duplicate \"" + d.name + "\"");
             c.destinations.push_back(std::move(d));
         }
     }

@@ -25,9 +25,9 @@ struct ServerSpec {
 };
 
 struct CleanupSettings {
-    int keep_backups = 0;                             // keep WAL for the newest N base backups
-    std::int64_t keep_age_seconds = 0;                // never remove files younger than this
-    std::int64_t consumer_ttl_seconds = 7 * 86400;    // report consumers silent for longer
+    int keep_backups = 0;                           // keep WAL for the newest N base backups
+    std::int64_t keep_age_seconds = 0;              // never remove files younger than this
+    std::int64_t consumer_ttl_seconds = 7 * 86400;  // report consumers silent for longer
 };
 
 struct Config {
@@ -37,7 +37,8 @@ struct Config {
     int compress_level = 1;
     int threads = 0;
     std::optional<int> required;  // nullopt: "all"
-    int batch = 16;  // look-ahead: the push benchmark reaches 20 segments/s to two SSH hosts at 16, not 8
+    int batch =
+        16;  // look-ahead: the push benchmark reaches 20 segments/s to two SSH hosts at 16, not 8
     std::uint64_t backlog_cap_bytes = 1ull << 30;
     std::vector<Destination> destinations;
     FetchSettings fetch;

@@ -30,9 +30,8 @@ std::optional<std::string> unknown_option(CLI::App& app, int argc, char** argv) 
         bool known = name == "-h" || name == "--help";
         for (const CLI::Option* o : app.get_options()) known = known || o->check_name(name);
         if (!known) return arg[1] == '-' ? std::string(arg) : name;  // as getopt shows them
-        if (const CLI::Option* o = app.get_option_no_throw(name); o && o->get_type_size() > 0 &&
-                                                                  arg.find('=') == arg.npos &&
-                                                                  name.size() == arg.size()) {
+        if (const CLI::Option* o = app.get_option_no_throw(name);
+            o && o->get_type_size() > 0 && arg.find('=') == arg.npos && name.size() == arg.size()) {
             ++i;  // its value, which may start with '-'
         }
     }

@@ -4,13 +4,13 @@
 #include <functional>
 #include <string>
 
-#include "store/store.h"
 #include "base/unique_fd.h"
+#include "store/store.h"
 
 namespace walferry {
 
 class FileStore final : public Store {
-public:
+  public:
     // `dir` must be an absolute path to an existing directory; checked on first use, and a
     // missing directory is an error (Error(kIo)), never silently created.
     explicit FileStore(std::string dir);
@@ -29,7 +29,7 @@ public:
     // a test see what a call made durable.
     std::function<void(const std::string& path)> on_fsync;
 
-private:
+  private:
     void fsync_or_throw(int fd, const std::string& path, const char* what) const;
 
     std::string dir_;

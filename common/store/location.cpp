@@ -10,8 +10,8 @@ namespace walferry {
 namespace {
 
 [[noreturn]] void bad(std::string_view text, std::string_view why) {
-    throw Error(ErrorCode::kConfig,
-                "invalid archive location \"" + escape_bytes(text, 200) + "\": " + std::string(why));
+    throw Error(ErrorCode::kConfig, "invalid archive location \"" + escape_bytes(text, 200) +
+                                        "\": " + std::string(why));
 }
 
 // Collapses repeated and trailing slashes, "." and ".." (lexically: the operator's words, not
@@ -86,7 +86,8 @@ Location parse_location(std::string_view text, std::string_view cwd) {
                                                  "\": s3:// is not supported by this version of "
                                                  "walferry (use file:// or sftp://)");
     }
-    if (text.find("://") != std::string_view::npos) bad(text, "unknown scheme (use file:// or sftp://)");
+    if (text.find("://") != std::string_view::npos)
+        bad(text, "unknown scheme (use file:// or sftp://)");
     if (text.front() == '/') {
         loc.path = clean_path(text, text);
     } else {

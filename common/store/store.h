@@ -22,7 +22,7 @@ using ByteParts = std::span<const std::span<const std::uint8_t>>;
 using ByteSink = std::function<void(std::span<const std::uint8_t>)>;
 
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     // Human-readable location for messages, e.g. "file:///var/lib/pgarchive".

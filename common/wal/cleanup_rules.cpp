@@ -92,10 +92,12 @@ CleanupDecision CleanupRules::decide_for(const View& view, const WalName& file) 
     const WalName& cut = view.cutoff.name;
     const bool below = before(file, cut);
     if (file.kind == WalKind::kBackupHistory) {
-        if (options_.clean_backup_history && below) return make(true, "backup history before cutoff");
+        if (options_.clean_backup_history && below)
+            return make(true, "backup history before cutoff");
         return make(false, "backup history",
-                    options_.clean_backup_history ? "backup history at or after cutoff"
-                                                  : "backup history (-b removes those before the cutoff)");
+                    options_.clean_backup_history
+                        ? "backup history at or after cutoff"
+                        : "backup history (-b removes those before the cutoff)");
     }
     if (file.tli > cut.tli) {
         return make(false, "newer timeline",
@@ -105,7 +107,8 @@ CleanupDecision CleanupRules::decide_for(const View& view, const WalName& file) 
     if (!view.path && file.tli != cut.tli) {
         return make(false, "timeline history missing",
                     history_name(cut.tli).wal_file_name() +
-                        " is not in the archive: cannot place timeline " + std::to_string(file.tli));
+                        " is not in the archive: cannot place timeline " +
+                        std::to_string(file.tli));
     }
     SegmentPlacement placement = SegmentPlacement::kOnPath;
     if (view.path) placement = view.path->place_segment(file.tli, file.segno(seg_size_), seg_size_);

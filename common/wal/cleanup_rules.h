@@ -50,7 +50,7 @@ struct CleanupDecision {
 };
 
 class CleanupRules {
-public:
+  public:
     // `histories` holds the parsed .history files of the archive by timeline: at least those
     // of every cutoff's timeline above 1 and, with prune_diverged, of every timeline above the
     // lowest cutoff's. A missing one makes the rules keep what they cannot place.
@@ -62,7 +62,7 @@ public:
 
     CleanupDecision decide(const WalName& file) const;
 
-private:
+  private:
     struct Newer {
         std::uint32_t tli = 0;
         std::optional<TimelineHistory> history;  // nullopt: not in the archive

@@ -91,7 +91,9 @@ TimelineHistory TimelineHistory::parse(std::uint32_t target, std::string_view co
     return TimelineHistory(target, std::move(path));
 }
 
-bool TimelineHistory::on_path(std::uint32_t tli) const noexcept { return range_of(tli).has_value(); }
+bool TimelineHistory::on_path(std::uint32_t tli) const noexcept {
+    return range_of(tli).has_value();
+}
 
 std::optional<TimelineRange> TimelineHistory::range_of(std::uint32_t tli) const noexcept {
     for (const TimelineRange& r : path_) {

@@ -30,7 +30,7 @@ enum class SegmentPlacement {
 };
 
 class TimelineHistory {
-public:
+  public:
     // History of timeline 1 (no file exists for it): one open range starting at 0/0.
     TimelineHistory() : TimelineHistory(1, {}) {}
 
@@ -57,7 +57,7 @@ public:
     SegmentPlacement place_segment(std::uint32_t tli, std::uint64_t segno,
                                    std::uint64_t seg_size) const;
 
-private:
+  private:
     TimelineHistory(std::uint32_t target, std::vector<TimelineRange> path);
     std::uint32_t target_;
     std::vector<TimelineRange> path_;

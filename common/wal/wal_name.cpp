@@ -22,8 +22,12 @@ struct Parsed {
     const char* problem = nullptr;
 };
 
-bool is_upper_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); }
-bool is_lower_hex(char c) { return c >= 'a' && c <= 'f'; }
+bool is_upper_hex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+bool is_lower_hex(char c) {
+    return c >= 'a' && c <= 'f';
+}
 
 // Parses exactly 8 upper-case hex digits at `text[pos]`.
 const char* hex8(std::string_view text, std::size_t pos, std::uint32_t& out) {
@@ -50,7 +54,8 @@ Parsed parse(std::string_view raw) {
     if (raw.empty()) return {out.name, "empty name"};
     if (raw.size() > kMaxWalNameLength) return {out.name, "longer than 64 characters"};
     for (char c : raw) {
-        bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.';
+        bool ok =
+            (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.';
         if (!ok) {
             if (c == '/' || c == '\\') return {out.name, "contains a path separator"};
             return {out.name, "contains a character that is not a letter, digit or '.'"};
@@ -118,7 +123,9 @@ std::string WalName::wal_file_name() const {
     return hex8_text(tli) + hex8_text(log) + hex8_text(seg);
 }
 
-std::string WalName::archive_file_name() const { return wal_file_name() + std::string(kZstSuffix); }
+std::string WalName::archive_file_name() const {
+    return wal_file_name() + std::string(kZstSuffix);
+}
 
 WalName parse_wal_name(std::string_view name) {
     Parsed p = parse(name);
@@ -187,6 +194,8 @@ WalName previous_segment(const WalName& name, std::uint64_t seg_size) {
     return step_segment(name, seg_size, false);
 }
 
-std::string quote_name(std::string_view raw) { return escape_bytes(raw, 80); }
+std::string quote_name(std::string_view raw) {
+    return escape_bytes(raw, 80);
+}
 
 }  // namespace walferry

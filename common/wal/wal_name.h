@@ -36,7 +36,9 @@ struct WalName {
     std::string archive_file_name() const;
 
     // True for kSegment and kPartial (files holding WAL pages of a segment).
-    bool has_wal_pages() const noexcept { return kind == WalKind::kSegment || kind == WalKind::kPartial; }
+    bool has_wal_pages() const noexcept {
+        return kind == WalKind::kSegment || kind == WalKind::kPartial;
+    }
 };
 
 inline constexpr std::size_t kMaxWalNameLength = 64;

@@ -119,10 +119,10 @@ void check_header_matches_name(const WalPageHeader& header, const WalName& name)
     }
     std::uint64_t expected = segno_to_lsn(name.segno(header.seg_size), header.seg_size).value;
     if (header.pageaddr != expected) {
-        throw Error(ErrorCode::kInvalidWalHeader,
-                    "WAL page header says the segment starts at " + format_lsn(Lsn{header.pageaddr}) +
-                        " but the name " + name.wal_file_name() + " means " +
-                        format_lsn(Lsn{expected}));
+        throw Error(ErrorCode::kInvalidWalHeader, "WAL page header says the segment starts at " +
+                                                      format_lsn(Lsn{header.pageaddr}) +
+                                                      " but the name " + name.wal_file_name() +
+                                                      " means " + format_lsn(Lsn{expected}));
     }
     if (header.tli > name.tli) {
         throw Error(ErrorCode::kInvalidWalHeader,

@@ -72,14 +72,14 @@ void fill_page(std::vector<std::uint8_t>& page, const SegmentSpec& spec, std::ui
     }
     constexpr std::size_t kRecord = 160;
     while (pos + kRecord <= kBlockSize) {
-        put(page, pos, static_cast<std::uint32_t>(kRecord));        // xl_tot_len
-        put(page, pos + 4, ++xid);                                   // xl_xid
-        put(page, pos + 8, page_lsn + pos - kRecord);                // xl_prev
-        put(page, pos + 16, std::uint8_t{0x10});                     // xl_info
-        put(page, pos + 17, std::uint8_t{10});                       // xl_rmid (heap)
-        put(page, pos + 20, static_cast<std::uint32_t>(rng()));      // xl_crc
-        put(page, pos + 24, static_cast<std::uint32_t>(rng() % 100000));  // aid
-        put(page, pos + 28, std::uint32_t{1});                            // bid
+        put(page, pos, static_cast<std::uint32_t>(kRecord));                   // xl_tot_len
+        put(page, pos + 4, ++xid);                                             // xl_xid
+        put(page, pos + 8, page_lsn + pos - kRecord);                          // xl_prev
+        put(page, pos + 16, std::uint8_t{0x10});                               // xl_info
+        put(page, pos + 17, std::uint8_t{10});                                 // xl_rmid (heap)
+        put(page, pos + 20, static_cast<std::uint32_t>(rng()));                // xl_crc
+        put(page, pos + 24, static_cast<std::uint32_t>(rng() % 100000));       // aid
+        put(page, pos + 28, std::uint32_t{1});                                 // bid
         put(page, pos + 32, static_cast<std::int32_t>(rng() % 10000) - 5000);  // abalance
         std::memset(page.data() + pos + 36, ' ', 84);                          // filler
         pos += kRecord;
@@ -121,8 +121,8 @@ int write_segment(const SegmentSpec& spec, const std::string& out_dir) {
     const std::string path = out_dir + "/" + segment_file_name(spec);
     std::FILE* file = std::fopen(path.c_str(), "wbx");
     if (file == nullptr) {
-        std::fprintf(stderr, "walferry-test-make-segment: cannot create \"%s\": %s\n",
-                     path.c_str(), std::strerror(errno));
+        std::fprintf(stderr, "walferry-test-make-segment: cannot create \"%s\": %s\n", path.c_str(),
+                     std::strerror(errno));
         return 1;
     }
     std::mt19937_64 rng(spec.seed * 0x9E3779B97F4A7C15ULL ^ spec.segno ^
@@ -137,8 +137,8 @@ int write_segment(const SegmentSpec& spec, const std::string& out_dir) {
     }
     ok = std::fclose(file) == 0 && ok;
     if (!ok) {
-        std::fprintf(stderr, "walferry-test-make-segment: cannot write \"%s\": %s\n",
-                     path.c_str(), std::strerror(errno));
+        std::fprintf(stderr, "walferry-test-make-segment: cannot write \"%s\": %s\n", path.c_str(),
+                     std::strerror(errno));
         std::remove(path.c_str());
         return 1;
     }
@@ -151,9 +151,10 @@ int write_segment(const SegmentSpec& spec, const std::string& out_dir) {
 int main(int argc, char** argv) {
     SegmentSpec spec;
     std::string out_dir = ".";
-    CLI::App app("Write one valid WAL segment (long page header + pseudo-WAL) for tests.\n"
-                 "Prints the path of the file written; never replaces an existing file.",
-                 "walferry-test-make-segment");
+    CLI::App app(
+        "Write one valid WAL segment (long page header + pseudo-WAL) for tests.\n"
+        "Prints the path of the file written; never replaces an existing file.",
+        "walferry-test-make-segment");
     app.add_option("--tli", spec.tli, "Timeline (default 1)")->check(CLI::Range(1U, 0xFFFFFFFFU));
     app.add_option("--segno", spec.segno, "Segment number (default 1)");
     app.add_option("--seg-size", spec.seg_size, "wal_segment_size in bytes (default 16 MiB)")

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/config.h"
 #include "base/error.h"
+#include "cli/config.h"
 #include "cli/open_store.h"
 #include "cli/tool_main.h"
 

@@ -4,8 +4,8 @@
 
 #include <string_view>
 
-#include "store_test_helpers.h"
 #include "archive_push/wal_file.h"
+#include "store_test_helpers.h"
 
 namespace walferry::testing {
 

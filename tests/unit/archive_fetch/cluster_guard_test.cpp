@@ -9,11 +9,11 @@
 
 #include "archive/archive_info.h"
 #include "archive/container.h"
+#include "archive/pg_control.h"
+#include "archive_fetch/restore_file.h"
 #include "base/error.h"
 #include "expect_error.h"
 #include "memory_store.h"
-#include "archive/pg_control.h"
-#include "archive_fetch/restore_file.h"
 #include "scratch_dir.h"
 #include "test_data.h"
 

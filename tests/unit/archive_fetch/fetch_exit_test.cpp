@@ -14,16 +14,16 @@
 #include <fstream>
 
 #include "archive/archive_info.h"
-#include "archive_fetch/checked_reader.h"
 #include "archive/container.h"
-#include "base/error.h"
+#include "archive_fetch/checked_reader.h"
 #include "archive_fetch/fetch.h"
-#include "store/file_store.h"
-#include "memory_store.h"
 #include "archive_fetch/restore_file.h"
-#include "scratch_dir.h"
-#include "store_test_helpers.h"
 #include "archive_fetch/temp_file.h"
+#include "base/error.h"
+#include "memory_store.h"
+#include "scratch_dir.h"
+#include "store/file_store.h"
+#include "store_test_helpers.h"
 #include "wal/timeline_history.h"
 
 using namespace walferry;

@@ -13,15 +13,15 @@
 #include <thread>
 
 #include "archive/archive_info.h"
-#include "archive_fetch/checked_reader.h"
-#include "cli/config.h"
 #include "archive/container.h"
-#include "base/error.h"
-#include "expect_error.h"
-#include "base/file_identity.h"
-#include "memory_store.h"
+#include "archive_fetch/checked_reader.h"
 #include "archive_fetch/prefetch_plan.h"
 #include "archive_fetch/prefetch_spool.h"
+#include "base/error.h"
+#include "base/file_identity.h"
+#include "cli/config.h"
+#include "expect_error.h"
+#include "memory_store.h"
 #include "scratch_dir.h"
 #include "test_data.h"
 
@@ -219,7 +219,7 @@ TEST_CASE("spool entries are stored checked and decompressed, and moved to %p", 
     REQUIRE(spool.serve(s6, scratch / "RECOVERYXLOG", &seg_size) == RestoreOutcome::kRestored);
     CHECK(seg_size == k1M);
     CHECK(scratch.read("RECOVERYXLOG") == std::string(raw.begin(), raw.end()));
-    CHECK(identity_of(scratch / "RECOVERYXLOG")->ino == id->ino);  // moved, not copied
+    CHECK(identity_of(scratch / "RECOVERYXLOG")->ino == id->ino);       // moved, not copied
     CHECK(dir_names(spool.dir()) == std::vector<std::string>{"lock"});  // the entry is gone
     CHECK(spool.serve(s6, scratch / "other", &seg_size) == RestoreOutcome::kNotFound);
     CHECK_FALSE(fs::exists(scratch / "other"));
@@ -229,7 +229,8 @@ TEST_CASE("spool entries are stored checked and decompressed, and moved to %p", 
 TEST_CASE("an entry on another file system than %p is copied", "[prefetch]") {
     ScratchDir scratch;
     const std::string shm = "/dev/shm";
-    struct stat a {}, b {};
+    struct stat a {
+    }, b{};
     if (::stat(shm.c_str(), &a) != 0 || ::stat(scratch.path().c_str(), &b) != 0 ||
         a.st_dev == b.st_dev || ::access(shm.c_str(), W_OK) != 0) {
         WARN("no writable /dev/shm on another file system than " << scratch.path() << ": not run");
@@ -258,8 +259,7 @@ TEST_CASE("an entry on another file system than %p is copied", "[prefetch]") {
     CHECK_FALSE(temp_left);
 }
 
-TEST_CASE("a spool entry changed since it was checked is refused and %p left alone",
-          "[prefetch]") {
+TEST_CASE("a spool entry changed since it was checked is refused and %p left alone", "[prefetch]") {
     ScratchDir scratch;
     MemoryStore source;
     source.set(kArchiveInfoName, info_text());
@@ -361,8 +361,7 @@ TEST_CASE("one worker lock per spool, gone with its holder", "[prefetch]") {
     CHECK_THROWS_AS(broken.try_lock(), Error);
 }
 
-TEST_CASE("what a stopped worker or an older version left is removed, entries kept",
-          "[prefetch]") {
+TEST_CASE("what a stopped worker or an older version left is removed, entries kept", "[prefetch]") {
     ScratchDir scratch;
     PrefetchSpool spool(scratch.path(), "p", kSysid);
     UniqueFd lock = spool.try_lock();
@@ -378,10 +377,9 @@ TEST_CASE("what a stopped worker or an older version left is removed, entries ke
     std::ofstream(d + "000000010000000000000009.ok") << "no segment";
     std::ofstream(d + "damaged.000000010000000000000005.zst.0") << "a note";
     spool.remove_leftovers();
-    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000007",
-                                                             "000000010000000000000007.ok",
-                                                             "damaged.000000010000000000000005.zst.0",
-                                                             "lock"});
+    CHECK(dir_names(spool.dir()) ==
+          std::vector<std::string>{"000000010000000000000007", "000000010000000000000007.ok",
+                                   "damaged.000000010000000000000005.zst.0", "lock"});
     CHECK(names(spool.entries()) == std::vector<std::string>{"000000010000000000000007"});
 }
 
@@ -408,11 +406,10 @@ TEST_CASE("the worker fills the window from the sources and stops at the first g
     std::ofstream(spool.dir() + "/.x.walferry-tmp.123456") << "half";
     fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 8));
     // 3 is outside the window; 8 is not archived: the worker stops there, 9 is not fetched.
-    CHECK(dir_names(spool.dir()) == std::vector<std::string>{"000000010000000000000006",
-                                                             "000000010000000000000006.ok",
-                                                             "000000010000000000000007",
-                                                             "000000010000000000000007.ok",
-                                                             "lock"});
+    CHECK(dir_names(spool.dir()) ==
+          std::vector<std::string>{"000000010000000000000006", "000000010000000000000006.ok",
+                                   "000000010000000000000007", "000000010000000000000007.ok",
+                                   "lock"});
 }
 
 TEST_CASE("damaged copies the worker met are noted in the spool and taken once", "[prefetch]") {

@@ -8,13 +8,13 @@
 #include <thread>
 
 #include "archive_push/batch.h"
-#include "store/file_store.h"
-#include "store/location.h"
+#include "archive_push/publish.h"
+#include "archive_push/spool.h"
 #include "memory_store.h"
 #include "prepared_history.h"
-#include "archive_push/publish.h"
 #include "scratch_dir.h"
-#include "archive_push/spool.h"
+#include "store/file_store.h"
+#include "store/location.h"
 #include "store_test_helpers.h"
 
 using namespace walferry;
@@ -314,7 +314,8 @@ TEST_CASE("a marker for a local archive holds only while the archive holds the f
     CHECK_FALSE(marker_covers(m, d, std::nullopt, m.written));
 }
 
-TEST_CASE("a marker answers for the very same file, or for the same bytes hashed again", "[batch]") {
+TEST_CASE("a marker answers for the very same file, or for the same bytes hashed again",
+          "[batch]") {
     ScratchDir dir;
     const std::string path = dir / "000000010000000000000005";
     dir.write("000000010000000000000005", "segment bytes");

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
-#include "store/file_store.h"
 #include "memory_store.h"
 #include "prepared_history.h"
 #include "scratch_dir.h"
+#include "store/file_store.h"
 
 using namespace walferry;
 using walferry::testing::error_of;

@@ -4,19 +4,19 @@
 #include <sys/stat.h>
 
 #include <atomic>
-#include <cerrno>
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "cleanup/archive_view.h"
 #include "base/error.h"
+#include "cleanup/archive_view.h"
+#include "cleanup/prune_sources.h"
 #include "expect_error.h"
 #include "file_size_limit.h"
-#include "cleanup/prune_sources.h"
 #include "scratch_dir.h"
 
 using namespace walferry;

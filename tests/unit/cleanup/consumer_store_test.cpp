@@ -7,11 +7,11 @@
 #include <memory>
 #include <string>
 
-#include "cleanup/consumer_registry.h"
 #include "base/error.h"
+#include "cleanup/consumer_registry.h"
+#include "cleanup/sftp_consumer_store.h"
 #include "expect_error.h"
 #include "scratch_dir.h"
-#include "cleanup/sftp_consumer_store.h"
 
 using namespace walferry;
 using Catch::Contains;

@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include "base/error.h"
-#include "store/file_store.h"
 #include "memory_store.h"
 #include "scratch_dir.h"
+#include "store/file_store.h"
 #include "store_test_helpers.h"
 
 using namespace walferry;

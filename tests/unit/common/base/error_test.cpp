@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "base/error.h"
+
+#include <catch2/catch.hpp>
 
 using namespace walferry;
 

@@ -10,15 +10,15 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cli/config.h"
-#include "base/error.h"
-#include "expect_error.h"
 #include "archive_fetch/prefetch.h"
 #include "archive_fetch/prefetch_plan.h"
 #include "archive_fetch/prefetch_spool.h"
-#include "scratch_dir.h"
 #include "archive_push/spool.h"
 #include "archive_push/unreachable.h"
+#include "base/error.h"
+#include "cli/config.h"
+#include "expect_error.h"
+#include "scratch_dir.h"
 
 using namespace walferry;
 namespace fs = std::filesystem;
@@ -194,7 +194,8 @@ TEST_CASE("a prefetch spool planted as a link to pg_wal: no prefetch and nothing
     check_victim_intact(victim);
 }
 
-TEST_CASE("an entry planted as a link is removed itself and never what it points to", "[spool_dir]") {
+TEST_CASE("an entry planted as a link is removed itself and never what it points to",
+          "[spool_dir]") {
     ScratchDir scratch;
     const std::string victim = scratch / "pg_wal";
     make_victim(victim);

@@ -2,8 +2,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "cli/config.h"
 #include "base/error.h"
+#include "cli/config.h"
 #include "expect_error.h"
 
 using namespace walferry;

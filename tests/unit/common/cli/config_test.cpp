@@ -1,8 +1,9 @@
+#include "cli/config.h"
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 
-#include "cli/config.h"
 #include "base/error.h"
 
 using namespace walferry;

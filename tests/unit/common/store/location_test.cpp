@@ -1,7 +1,8 @@
+#include "store/location.h"
+
 #include <catch2/catch.hpp>
 
 #include "base/error.h"
-#include "store/location.h"
 
 using namespace walferry;
 

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "cli/config.h"
+#include "cli/open_store.h"
 #include "expect_error.h"
 #include "store/file_store.h"
 #include "store/sftp/known_hosts.h"
-#include "cli/open_store.h"
 #include "store/sftp/ssh_session.h"
 
 using namespace walferry;
