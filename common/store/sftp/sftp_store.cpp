@@ -197,16 +197,26 @@ void SftpStore::sync(std::string_view name) {
     if (destination_.remote_sync) sync_directory(ssh);
 }
 
-std::optional<ObjectStat> SftpStore::stat(std::string_view name, std::size_t head_bytes) {
+struct SftpStore::OpenedObject {
+    SshSession& ssh;
+    std::string url;
+    LIBSSH2_SFTP_ATTRIBUTES attrs;
+    SftpHandle file;  // empty: no such object in an archive directory that is there
+};
+
+SftpStore::OpenedObject SftpStore::open_object(std::string_view name) {
     check_object_name(name);
     SshSession& ssh = connected();
-    const std::string url = url_of(name);
+    std::string url = url_of(name);
     LIBSSH2_SFTP_ATTRIBUTES attrs{};
     SftpHandle file = open_for_reading(ssh, remote_path(name), url, attrs);
-    if (!file) {
-        check_archive_directory(ssh);
-        return std::nullopt;
-    }
+    if (!file) check_archive_directory(ssh);
+    return OpenedObject{ssh, std::move(url), attrs, std::move(file)};
+}
+
+std::optional<ObjectStat> SftpStore::stat(std::string_view name, std::size_t head_bytes) {
+    auto [ssh, url, attrs, file] = open_object(name);
+    if (!file) return std::nullopt;
     ObjectStat out;
     out.size = attrs.flags & LIBSSH2_SFTP_ATTR_SIZE ? attrs.filesize : 0;
     out.mtime =
@@ -225,15 +235,8 @@ std::optional<ObjectStat> SftpStore::stat(std::string_view name, std::size_t hea
 }
 
 bool SftpStore::get(std::string_view name, const ByteSink& sink) {
-    check_object_name(name);
-    SshSession& ssh = connected();
-    const std::string url = url_of(name);
-    LIBSSH2_SFTP_ATTRIBUTES attrs{};
-    SftpHandle file = open_for_reading(ssh, remote_path(name), url, attrs);
-    if (!file) {
-        check_archive_directory(ssh);
-        return false;
-    }
+    auto [ssh, url, attrs, file] = open_object(name);
+    if (!file) return false;
     std::vector<std::uint8_t> buf(kReadChunk);
     for (;;) {
         ssize_t n = libssh2_sftp_read(file.get(), reinterpret_cast<char*>(buf.data()), buf.size());

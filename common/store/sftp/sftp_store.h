@@ -55,6 +55,9 @@ class SftpStore final : public Store {
     std::string url_of(std::string_view name) const;
     // After "no such file": Error(kIo) if it is the archive directory that is missing.
     void check_archive_directory(SshSession& ssh);
+    struct OpenedObject;
+    // The stored object `name` opened for reading (check_archive_directory when there is none).
+    OpenedObject open_object(std::string_view name);
     void remove_dead_temps(SshSession& ssh, const std::string& name);
     void sync_directory(SshSession& ssh);
     void fsync_file(SshSession& ssh, const SftpHandle& file, std::string_view name,
