@@ -35,12 +35,15 @@ class SftpStore final : public Store {
 
     std::string describe() const override;
     void warm_up() override { connected(); }
+    // A temp file beside the name, fsync@openssh.com, then a plain SFTP rename, which never
+    // replaces an existing name (OpenSSH's sftp-server renames by link + unlink).
     bool put(std::string_view name, ByteParts parts) override;
     // fsync@openssh.com on the file opened read-only (sftp-server fsyncs the handle's fd, which
     // needs no write access), then `remote_sync` as put() does.
     void sync(std::string_view name) override;
     std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override;
     bool get(std::string_view name, const ByteSink& sink) override;
+    // Regular files and links to them; hidden names (temp files) left out.
     std::vector<std::string> list() override;
     bool remove(std::string_view name) override;
 
