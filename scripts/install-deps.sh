@@ -5,6 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-dev help2man
   libssh2-1-dev libzstd-dev zstd libpq-dev libssl-dev
+  dpkg-dev file binutils gzip # scripts/package.sh: cpack -G DEB with dpkg-shlibdeps, readelf
   catch2 libtomlplusplus-dev libcli11-dev
   postgresql postgresql-contrib openssh-server openssh-client
   pgbackrest lz4 hyperfine procps iproute2 util-linux sudo

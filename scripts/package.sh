@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Builds the Debian package and checks it on this machine, as root (Debian 12): a Release build
+# into build/package (prefix /usr, no tests), `cpack -G DEB`, the package's contents and Depends,
+# `dpkg -i`, each installed binary's --version, the example config read by the installed binaries,
+# the systemd units, then the log-shipping cycle with real PostgreSQL 15
+# (tests/e2e/pg_archive_cycle_test.sh) run with the installed binaries. The package is purged at
+# the end, also on failure, so a second run starts from the same machine.
+# WALFERRY_PGBENCH_SECONDS sets that cycle's pgbench duration (default 15 here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+((EUID == 0)) || { echo "scripts/package.sh installs a package: run it as root" >&2; exit 1; }
+build=build/package
+tools=(walferry-push walferry-fetch walferry-cleanup)
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+bash scripts/install-deps.sh
+
+echo "== package build"
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+  -DWALFERRY_TESTS=OFF -DWALFERRY_WERROR=ON
+cmake --build "$build" -j"$(nproc)"
+rm -rf "$build/deb"
+cpack --config "$build/CPackConfig.cmake" -G DEB -B "$build/deb"
+debs=("$build"/deb/walferry_*.deb)
+if ((${#debs[@]} != 1)) || [[ ! -f ${debs[0]} ]]; then
+  fail "cpack made no single walferry_*.deb in $build/deb"
+fi
+deb=$(realpath "${debs[0]}")
+
+echo "== $deb"
+dpkg-deb --info "$deb"
+dpkg-deb --contents "$deb"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/walferry-package.XXXXXX")
+installed=0
+finish() {
+  local rc=$?
+  if ((installed)); then
+    echo "== dpkg --purge walferry"
+    dpkg --purge walferry || rc=1
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap finish EXIT
+
+echo "== contents"
+contents=$(dpkg-deb --contents "$deb" | awk '{print $NF}' | sed 's|^\./|/|')
+for path in /usr/bin/walferry-push /usr/bin/walferry-fetch /usr/bin/walferry-cleanup \
+  /usr/share/man/man1/walferry-push.1.gz /usr/share/man/man1/walferry-fetch.1.gz \
+  /usr/share/man/man1/walferry-cleanup.1.gz /usr/share/doc/walferry/walferry.toml \
+  /usr/lib/systemd/system/walferry-cleanup.service /usr/lib/systemd/system/walferry-cleanup.timer \
+  /usr/share/doc/walferry/examples/walferry-cleanup.cron; do
+  grep -qxF "$path" <<<"$contents" || fail "the package has no $path"
+done
+! grep -q 'walferry-test\|fuzz_\|unit_tests' <<<"$contents" || fail "the package holds a test tool"
+version=$(dpkg-deb --field "$deb" Version)
+[[ $version == "$(sed -n 's/^project(walferry VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)-"* ]] ||
+  fail "package version $version is not the project's"
+echo "every expected file is there; version $version"
+
+# Each library the binaries link must be provided by a package that Depends names.
+depends=$(dpkg-deb --field "$deb" Depends)
+depends_names=$(tr ',|' '\n' <<<"$depends" | sed 's/(.*//; s/[[:space:]]//g; /^$/d')
+dpkg-deb -x "$deb" "$work/root"
+needed=$(for tool in "${tools[@]}"; do
+  readelf -d "$work/root/usr/bin/$tool" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'
+done | sort -u)
+[[ -n $needed ]] || fail "readelf found no shared library in the binaries"
+for lib in $needed; do
+  owners=$(dpkg-query -S "*/$lib" 2>/dev/null | awk -F': ' -v lib="/$lib" \
+    'substr($2, length($2) - length(lib) + 1) == lib { gsub(/:[a-z0-9]+/, "", $1); print $1 }' |
+    tr ', ' '\n' | sed '/^$/d' | sort -u)
+  [[ -n $owners ]] || fail "no installed package provides $lib"
+  grep -qxFf <(printf '%s\n' "$owners") <<<"$depends_names" ||
+    fail "$lib comes from $(tr '\n' ' ' <<<"$owners")but Depends is: $depends"
+  echo "  $lib: $(tr '\n' ' ' <<<"$owners")in Depends"
+done
+
+echo "== dpkg -i"
+installed=1
+dpkg -i "$deb"
+dpkg -s walferry | grep -qx 'Status: install ok installed' || fail "walferry is not installed"
+
+echo "== --version"
+for tool in "${tools[@]}"; do
+  [[ $(command -v "$tool") == /usr/bin/$tool ]] || fail "$tool on PATH is $(command -v "$tool")"
+  out=$("/usr/bin/$tool" --version)
+  echo "  $out"
+  [[ $out == "$tool ${version%-*}" ]] || fail "/usr/bin/$tool --version says \"$out\""
+done
+
+# Minimal images may exclude /usr/share/doc and /usr/share/man from installation (dpkg
+# path-exclude): the package's own copies are checked then.
+installed_file() {
+  if [[ -f $1 ]]; then echo "$1"; else echo "$work/root$1"; fi
+}
+
+echo "== man pages"
+for tool in "${tools[@]}"; do
+  page=$(installed_file "/usr/share/man/man1/$tool.1.gz")
+  zcat "$page" | grep -q "^\.TH ${tool^^} \"1\"" || fail "$page is no man page of $tool"
+done
+echo "  walferry-push.1, walferry-fetch.1 and walferry-cleanup.1 are man pages"
+
+echo "== the example config, read by the installed binaries"
+example=$(installed_file /usr/share/doc/walferry/walferry.toml)
+# A timeline history file: push and fetch read the whole config (every section) before they
+# store or look up anything, and a history file uses no spool; the command line's directory
+# replaces the example's destinations.
+mkdir "$work/archive"
+printf '1\t0/3000000\tno recovery target specified\n' >"$work/00000002.history"
+walferry-push -c "$example" -v "$work/00000002.history" "$work/archive" ||
+  fail "walferry-push -c $example exited $?"
+walferry-fetch -c "$example" --mode standby 00000002.history "$work/restored" "$work/archive" ||
+  fail "walferry-fetch -c $example exited $?"
+cmp "$work/00000002.history" "$work/restored" || fail "the fetched history file differs"
+# The same call fails on a config with a misspelt key: the example really was read.
+{ cat "$example"; printf 'kep_backups = 1\n'; } >"$work/typo.toml"
+rc=0
+walferry-push -c "$work/typo.toml" "$work/00000002.history" "$work/archive" 2>"$work/typo.err" ||
+  rc=$?
+if ((rc != 7)) || ! grep -q 'kep_backups' "$work/typo.err"; then
+  fail "a misspelt key in a copy of the example gave exit $rc: $(cat "$work/typo.err")"
+fi
+echo "  $example parses (a copy with a misspelt key: exit 7, $(cat "$work/typo.err"))"
+
+echo "== systemd units"
+for unit in walferry-cleanup.service walferry-cleanup.timer; do
+  [[ -f /usr/lib/systemd/system/$unit ]] || fail "/usr/lib/systemd/system/$unit is not installed"
+done
+# shellcheck disable=SC2016 # systemd expands it
+grep -qxF 'ExecStart=/usr/bin/walferry-cleanup --prune ${WALFERRY_ARCHIVE}' \
+  /usr/lib/systemd/system/walferry-cleanup.service || fail "walferry-cleanup.service's ExecStart"
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify /usr/lib/systemd/system/walferry-cleanup.timer \
+    /usr/lib/systemd/system/walferry-cleanup.service
+  echo "  systemd-analyze verify: no complaint"
+fi
+
+echo "== log-shipping cycle with the installed binaries"
+WALFERRY_BIN_DIR=/usr/bin WALFERRY_PGBENCH_SECONDS=${WALFERRY_PGBENCH_SECONDS:-15} \
+  bash tests/e2e/pg_archive_cycle_test.sh </dev/null
+
+echo "package checks passed in ${SECONDS}s"
