@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Debian package and checks it on this machine, as root (Debian 12): a Release build
-# into build/package (prefix /usr, no tests), `cpack -G DEB`, the package's contents and Depends,
+# Builds the Debian package and checks it on this machine, as root (Debian 12): the Release build
+# of scripts/test.sh (build/release, reused when that ran first, as in CI; prefix /usr; the test
+# tools in it are never installed), `cpack -G DEB`, the package's contents and Depends,
 # `dpkg -i`, each installed binary's --version, the example config read by the installed binaries,
 # the systemd units, then the log-shipping cycle with real PostgreSQL 15
 # (tests/e2e/pg_archive_cycle_test.sh) run with the installed binaries. The package is purged at
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ((EUID == 0)) || { echo "scripts/package.sh installs a package: run it as root" >&2; exit 1; }
-build=build/package
+build=build/release
 tools=(walferry-push walferry-fetch walferry-cleanup)
 
 fail() {
@@ -20,8 +21,8 @@ fail() {
 bash scripts/install-deps.sh
 
 echo "== package build"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-  -DWALFERRY_TESTS=OFF -DWALFERRY_WERROR=ON
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWALFERRY_WERROR=ON \
+  -DCMAKE_INSTALL_PREFIX=/usr
 cmake --build "$build" -j"$(nproc)"
 rm -rf "$build/deb"
 cpack --config "$build/CPackConfig.cmake" -G DEB -B "$build/deb"
