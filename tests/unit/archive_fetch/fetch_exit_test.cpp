@@ -95,21 +95,6 @@ std::pair<std::uint64_t, Error> decompressed_until_refused(
     return {out, e};
 }
 
-std::vector<std::string> names_in(const std::string& dir) {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-void set_age(const std::string& path, int seconds) {
-    struct timespec times[2];
-    ::clock_gettime(CLOCK_REALTIME, &times[0]);
-    times[0].tv_sec -= seconds;
-    times[1] = times[0];
-    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
-}
-
 }  // namespace
 
 TEST_CASE("a stored segment claiming a huge raw size writes no more than its wal_segment_size",
@@ -223,6 +208,11 @@ TEST_CASE("temp file names have one form", "[fetch_exit]") {
     CHECK_FALSE(is_temp_file_name("RECOVERYXLOG.walferry-tmp.AbC-23"));
     CHECK_FALSE(is_temp_file_name("RECOVERYXLOG.walferry-tmpXAbC123"));
     CHECK_FALSE(is_temp_file_name("000000010000000000000007"));
+    // The temp files fetch makes have it: the sweeps find what a killed call left.
+    ScratchDir scratch;
+    TempFile temp(AT_FDCWD, "", temp_name_next_to(scratch / "RECOVERYXLOG"));
+    CHECK(is_temp_file_name(fs::path(temp.path()).filename().string()));
+    CHECK(temp_name_next_to("x").remove_on_signal);
 }
 
 TEST_CASE("old temp files next to the target are swept and nothing else", "[fetch_exit]") {
@@ -262,7 +252,7 @@ TEST_CASE("a signal during a write removes the temp file and still ends the proc
                 struct rlimit none {};
                 ::setrlimit(RLIMIT_CORE, &none);
             }
-            TempFile temp(target);
+            TempFile temp(AT_FDCWD, "", temp_name_next_to(target));
             temp.write(walferry::testing::bytes_of("half a segment"));
             ::raise(sig);
             ::_exit(0);  // not reached
@@ -281,9 +271,9 @@ TEST_CASE("an ignored signal stays ignored while a temp file is written", "[fetc
     REQUIRE(child >= 0);
     if (child == 0) {
         ::signal(SIGHUP, SIG_IGN);  // nohup
-        TempFile temp(scratch / "RECOVERYXLOG");
+        TempFile temp(AT_FDCWD, "", temp_name_next_to(scratch / "RECOVERYXLOG"));
         ::raise(SIGHUP);
-        temp.commit(scratch / "RECOVERYXLOG");
+        temp.publish(scratch / "RECOVERYXLOG", Publish::kReplace);
         ::_exit(7);
     }
     int status = 0;
