@@ -109,7 +109,8 @@ TEST_CASE("a temp file that cannot be written whole is removed and the name left
     CHECK(names_in(dir.path()) == std::vector<std::string>{"a"});
 }
 
-TEST_CASE("a fixed temp name is truncated, a random one is never reused", "[durable_file]") {
+TEST_CASE("a fixed temp name is truncated and one that cannot be made is named in the error",
+          "[durable_file]") {
     ScratchDir dir;
     dir.write(".a.tmp", "left by a writer that stopped, longer than the record");
     UniqueFd dirfd = open_dir(dir);
@@ -227,7 +228,7 @@ TEST_CASE("stale temp files are swept and nothing else", "[durable_file]") {
     remove_stale_temps(-1, is_temp, 0, false);  // never fails
 }
 
-TEST_CASE("a signal removes the unpublished temp files named by path, then ends the process",
+TEST_CASE("a signal removes the unpublished temp files named by path and ends the process",
           "[durable_file]") {
     ScratchDir dir;
     pid_t child = ::fork();
