@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
 
 #include "base/error.h"
 #include "expect_error.h"
@@ -31,6 +33,19 @@ UniqueFd open_dir(const ScratchDir& dir) {
 }
 
 const TempName kTemp{".t.", 6, 0600, false};
+
+// The wait status of a child process that runs `body`, then exits 0.
+int child_status(const std::function<void()>& body) {
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        body();
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    return status;
+}
 
 }  // namespace
 
@@ -230,26 +245,40 @@ TEST_CASE("stale temp files are swept and nothing else", "[durable_file]") {
 
 TEST_CASE("a signal removes the unpublished temp files named by path and ends the process",
           "[durable_file]") {
-    ScratchDir dir;
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        ::signal(SIGTERM, SIG_DFL);  // Catch2's handler, inherited, would report the signal
-        UniqueFd dirfd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        TempFile published(AT_FDCWD, "", TempName{dir / "p.", 6, 0600, true});
-        published.publish(dir / "p", Publish::kNoReplace);
-        TempFile pending(AT_FDCWD, "", TempName{dir / "q.", 6, 0600, true});
-        // In a directory fd: left to the sweeps (the handler cannot trust the fd or a path).
-        TempFile in_dir(dirfd.get(), dir.path(), TempName{"r.", 6, 0600, true});
-        ::raise(SIGTERM);
-        ::_exit(0);  // not reached
+    for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) {
+        ScratchDir dir;
+        const int status = child_status([&] {
+            ::signal(sig, SIG_DFL);  // Catch2's handler, inherited, would report the signal
+            struct rlimit none {};
+            ::setrlimit(RLIMIT_CORE, &none);  // SIGQUIT
+            UniqueFd dirfd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            TempFile published(AT_FDCWD, "", TempName{dir / "p.", 6, 0600, true});
+            published.publish(dir / "p", Publish::kNoReplace);
+            TempFile pending(AT_FDCWD, "", TempName{dir / "q.", 6, 0600, true});
+            pending.write(std::string_view("half a segment"));
+            // In a directory fd: left to the sweeps (the handler cannot trust the fd or a path).
+            TempFile in_dir(dirfd.get(), dir.path(), TempName{"r.", 6, 0600, true});
+            ::raise(sig);
+        });
+        CHECK(WIFSIGNALED(status));
+        CHECK(WTERMSIG(status) == sig);
+        std::vector<std::string> left = names_in(dir.path());
+        REQUIRE(left.size() == 2);
+        CHECK(left[0] == "p");
+        CHECK_THAT(left[1], Catch::StartsWith("r."));
     }
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    CHECK(WIFSIGNALED(status));
-    CHECK(WTERMSIG(status) == SIGTERM);
-    std::vector<std::string> left = names_in(dir.path());
-    REQUIRE(left.size() == 2);
-    CHECK(left[0] == "p");
-    CHECK_THAT(left[1], Catch::StartsWith("r."));
+}
+
+TEST_CASE("an ignored signal stays ignored while a temp file is written", "[durable_file]") {
+    ScratchDir dir;
+    const int status = child_status([&] {
+        ::signal(SIGHUP, SIG_IGN);  // nohup
+        TempFile temp(AT_FDCWD, "", TempName{dir / "f.", 6, 0600, true});
+        ::raise(SIGHUP);
+        temp.publish(dir / "f", Publish::kReplace);
+        ::_exit(7);
+    });
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 7);
+    CHECK(names_in(dir.path()) == std::vector<std::string>{"f"});
 }
