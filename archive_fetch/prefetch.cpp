@@ -11,6 +11,7 @@
 
 #include "archive_fetch/checked_reader.h"
 #include "archive_fetch/prefetch_plan.h"
+#include "base/durable_file.h"
 #include "base/error.h"
 #include "base/spool_dir.h"
 #include "cli/open_store.h"
@@ -56,8 +57,7 @@ void spawn_worker(PrefetchSpool& spool, const std::vector<Destination>& sources,
         }
         ::_exit(0);
     }
-    while (::waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    retry_eintr([&] { return ::waitpid(child, nullptr, 0); });
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "archive_fetch/prefetch_spool.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -10,9 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <memory>
 #include <optional>
 #include <unordered_set>
 
@@ -20,6 +17,7 @@
 #include "archive_fetch/cluster_guard.h"
 #include "archive_fetch/prefetch_plan.h"
 #include "archive_fetch/temp_file.h"
+#include "base/durable_file.h"
 #include "base/error.h"
 #include "base/file_identity.h"
 #include "base/spool_dir.h"
@@ -37,78 +35,55 @@ constexpr std::string_view kNotePrefix = "damaged.";
 // A note is at most four fields of kMaxDamageNoteField bytes; anything longer is not one.
 constexpr std::size_t kMaxNoteBytes = 4 * (kMaxDamageNoteField + 8);
 
-struct DirCloser {
-    void operator()(DIR* d) const noexcept { ::closedir(d); }
-};
-
 // Every name in the directory `dir_fd` (none if it cannot be read, or if dir_fd is -1).
-std::vector<std::string> list_names(int dir_fd) {
+std::vector<std::string> list_names(int dir_fd, const std::string& dir) {
     std::vector<std::string> names;
     if (dir_fd < 0) return names;
-    int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // its own offset
-    if (fd < 0) return names;
-    std::unique_ptr<DIR, DirCloser> d(::fdopendir(fd));
-    if (!d) {
-        ::close(fd);
-        return names;
-    }
-    while (const dirent* e = ::readdir(d.get())) {
-        if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-            names.emplace_back(e->d_name);
+    try {
+        for (DirEntry& entry : list_dir(dir_fd, dir)) names.push_back(std::move(entry.name));
+    } catch (const Error&) {
+        names.clear();
     }
     return names;
 }
 
-std::vector<std::string> note_names(int dir_fd) {
-    std::vector<std::string> names = list_names(dir_fd);
+std::vector<std::string> note_names(int dir_fd, const std::string& dir) {
+    std::vector<std::string> names = list_names(dir_fd, dir);
     std::erase_if(names, [](const std::string& n) { return !n.starts_with(kNotePrefix); });
     std::sort(names.begin(), names.end());
     return names;
 }
 
 // Up to kMaxNoteBytes + 1 bytes of `name` in `dir_fd` (one more than a note can hold, to tell a
-// longer file); empty if it cannot be opened.
+// longer file); empty if it cannot be opened or read.
 std::string read_small(int dir_fd, const std::string& name) {
-    std::string text;
-    if (dir_fd < 0) return text;
+    if (dir_fd < 0) return {};
     UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd) return text;
-    text.resize(kMaxNoteBytes + 1);
-    std::size_t got = 0;
-    while (got < text.size()) {
-        ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += static_cast<std::size_t>(n);
+    if (!fd) return {};
+    try {
+        return read_all(fd.get(), name, kMaxNoteBytes);
+    } catch (const Error&) {
+        return {};
     }
-    text.resize(got);
-    return text;
 }
 
-// Writes `text` to `name` in `dir_fd` (`dir` in messages) durably and whole or not at all: a
-// temporary file, synced, renamed, and the directory synced.
+// Writes `text` to `name` in `dir_fd` (`dir` in messages) durably and whole or not at all.
 void write_small_file(int dir_fd, const std::string& dir, const std::string& name,
                       std::string_view text) {
-    TempFile temp(dir_fd, "." + name, dir);
-    temp.write(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
-    temp.sync();
-    temp.commit(name);
-    if (::fsync(dir_fd) != 0) throw_io("cannot fsync directory", dir, errno);
+    write_file_durably(dir_fd, dir, name, temp_name_next_to("." + name), text, Publish::kReplace);
 }
 
 // Copies the open file `fd` (`from`, for messages) to `target` through a temporary file next to it.
 void copy_to(int fd, const std::string& from, const std::string& target) {
-    TempFile temp(target);
+    TempFile temp(AT_FDCWD, "", temp_name_next_to(target));
     std::vector<std::uint8_t> buffer(1 << 20);
     for (off_t offset = 0;;) {
-        ssize_t n = ::pread(fd, buffer.data(), buffer.size(), offset);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_io("cannot read", from, errno);
+        std::size_t n = pread_full(fd, buffer, offset, from);
         if (n == 0) break;
-        temp.write(std::span(buffer.data(), static_cast<std::size_t>(n)));
-        offset += n;
+        temp.write(std::span(buffer.data(), n));
+        offset += static_cast<off_t>(n);
     }
-    temp.commit(target);
+    temp.publish(target, Publish::kReplace);
 }
 
 // An .ok record: "<identity> <system identifier>\n".
@@ -178,7 +153,7 @@ std::string PrefetchSpool::where(const std::string& file) const {
 }
 
 std::vector<WalName> PrefetchSpool::entries() const {
-    std::vector<std::string> files = list_names(dir_fd(false));
+    std::vector<std::string> files = list_names(dir_fd(false), dir_);
     std::unordered_set<std::string> present(files.begin(), files.end());
     std::vector<WalName> entries;
     for (const std::string& file : files) {
@@ -219,9 +194,7 @@ RestoreOutcome PrefetchSpool::serve(const WalName& name, const std::string& targ
         refuse("changed since the prefetch worker checked it");
     }
     std::vector<std::uint8_t> head(kWalLongHeaderSize);
-    ssize_t got = ::pread(fd.get(), head.data(), head.size(), 0);
-    if (got < 0) throw_io("cannot read", path, errno);
-    head.resize(static_cast<std::size_t>(got));
+    head.resize(pread_full(fd.get(), head, 0, path));
     WalPageHeader header;
     try {
         header = parse_wal_page_header(head);
@@ -250,20 +223,11 @@ RestoreOutcome PrefetchSpool::store_from(Store& source, const WalName& name) {
     const int dir = dir_fd(true);
     const std::string file = name.wal_file_name();
     std::optional<TempFile> temp;
-    CheckedReader reader(
-        name, source.describe(),
-        [&](std::span<const std::uint8_t> bytes) {
-            if (!temp) temp.emplace(dir, "." + file, dir_);
-            temp->write(bytes);
-        },
-        sysid_);
-    bool found = source.get(name.archive_file_name(),
-                            [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); });
-    if (!found) return not_found_in(source);
-    ContainerMeta meta = reader.finish();
-    check_archive_cluster(source, meta.sysid, name.archive_file_name());
+    std::optional<ContainerMeta> meta =
+        download_checked(source, name, temp, dir, dir_, temp_name_next_to("." + file), sysid_);
+    if (!meta) return not_found_in(source);
     temp->sync();
-    temp->commit(file);
+    temp->publish(file, Publish::kReplace);
     // Read after the rename, which changes the ctime: the identity a call will find.
     struct stat st {};
     if (::fstatat(dir, file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -289,7 +253,7 @@ void PrefetchSpool::remove(const WalName& name) noexcept {
 void PrefetchSpool::remove_leftovers() noexcept {
     try {
         const int dir = dir_fd(false);
-        std::vector<std::string> files = list_names(dir);
+        std::vector<std::string> files = list_names(dir, dir_);
         std::unordered_set<std::string> present(files.begin(), files.end());
         for (const std::string& file : files) {
             WalName name;
@@ -329,7 +293,7 @@ void PrefetchSpool::note_damage(const DamageNote& note, std::size_t source_index
         const int dir = dir_fd(false);
         const std::string name =
             std::string(kNotePrefix) + note.file + "." + std::to_string(source_index);
-        std::vector<std::string> notes = note_names(dir);
+        std::vector<std::string> notes = note_names(dir, dir_);
         if (dir < 0 || (notes.size() >= kMaxDamageNotes &&
                         std::find(notes.begin(), notes.end(), name) == notes.end())) {
             return;
@@ -344,7 +308,7 @@ std::vector<DamageNote> PrefetchSpool::take_damage_notes() noexcept {
     std::vector<DamageNote> notes;
     try {
         const int dir = dir_fd(false);
-        std::vector<std::string> names = note_names(dir);
+        std::vector<std::string> names = note_names(dir, dir_);
         if (names.size() > kMaxDamageNotes) names.resize(kMaxDamageNotes);
         for (const std::string& name : names) {
             std::optional<DamageNote> note = parse_damage_note(read_small(dir, name));

@@ -1,5 +1,7 @@
 #include "archive_fetch/restore_file.h"
 
+#include <fcntl.h>
+
 #include <optional>
 
 #include "archive/archive_info.h"
@@ -20,24 +22,34 @@ RestoreOutcome not_found_in(Store& store) {
     return RestoreOutcome::kNotFound;
 }
 
-RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path,
-                            std::uint64_t* raw_size, std::optional<std::uint64_t> server_sysid) {
-    // Made at the first byte: "not found", the common answer, creates and removes nothing.
-    std::optional<TempFile> temp;
+std::optional<ContainerMeta> download_checked(Store& store, const WalName& name,
+                                              std::optional<TempFile>& temp, int dir_fd,
+                                              const std::string& dir, const TempName& temp_name,
+                                              std::optional<std::uint64_t> server_sysid) {
     CheckedReader reader(
         name, store.describe(),
         [&](std::span<const std::uint8_t> bytes) {
-            if (!temp) temp.emplace(target_path);
+            if (!temp) temp.emplace(dir_fd, dir, temp_name);
             temp->write(bytes);
         },
         server_sysid);
     bool found = store.get(name.archive_file_name(),
                            [&](std::span<const std::uint8_t> chunk) { reader.feed(chunk); });
-    if (!found) return not_found_in(store);
+    if (!found) return std::nullopt;
     ContainerMeta meta = reader.finish();
     if (name.has_wal_pages()) check_archive_cluster(store, meta.sysid, name.archive_file_name());
-    temp->commit(target_path);
-    if (raw_size) *raw_size = meta.raw_size;
+    if (!temp) temp.emplace(dir_fd, dir, temp_name);  // an empty file: no first byte made it
+    return meta;
+}
+
+RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path,
+                            std::uint64_t* raw_size, std::optional<std::uint64_t> server_sysid) {
+    std::optional<TempFile> temp;
+    std::optional<ContainerMeta> meta = download_checked(
+        store, name, temp, AT_FDCWD, "", temp_name_next_to(target_path), server_sysid);
+    if (!meta) return not_found_in(store);
+    temp->publish(target_path, Publish::kReplace);
+    if (raw_size) *raw_size = meta->raw_size;
     return RestoreOutcome::kRestored;
 }
 

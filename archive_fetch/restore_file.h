@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "archive/container.h"
+#include "base/durable_file.h"
 #include "store/store.h"
 #include "wal/wal_name.h"
 
@@ -23,6 +25,16 @@ enum class RestoreOutcome { kRestored, kNotFound };
 RestoreOutcome restore_file(Store& store, const WalName& name, const std::string& target_path,
                             std::uint64_t* raw_size = nullptr,
                             std::optional<std::uint64_t> server_sysid = std::nullopt);
+
+// Streams "<name>.zst" from `store` through every check of checked_reader.h (and, for a segment,
+// check_archive_cluster) into `temp`, made (`dir_fd`, `dir`, `temp_name`) at the first byte: "not
+// found", the common answer, creates and removes nothing. nullopt if `store` has no such file,
+// else the checked metadata, `temp` holding the file, unpublished. Damage -> Error, `temp` left
+// for its destructor to remove.
+std::optional<ContainerMeta> download_checked(Store& store, const WalName& name,
+                                              std::optional<TempFile>& temp, int dir_fd,
+                                              const std::string& dir, const TempName& temp_name,
+                                              std::optional<std::uint64_t> server_sysid);
 
 // What a store's "no such file" means for fetch: kNotFound only if the archive answered, that is
 // its directory exists (the stores throw otherwise) and holds walferry.info. An archive without

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "archive/container.h"
+#include "base/durable_file.h"
 #include "base/error.h"
 #include "base/escape.h"
 #include "base/unique_fd.h"
@@ -193,15 +194,13 @@ std::optional<std::pair<std::uint64_t, Sha256Digest>> hash_file(const std::strin
     Sha256 hash;
     std::vector<std::uint8_t> buf(1 << 20);
     std::uint64_t size = 0;
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return std::nullopt;
+    try {
+        while (std::size_t n = read_full(fd.get(), buf, path)) {
+            hash.update(std::span(buf.data(), n));
+            size += n;
         }
-        if (n == 0) break;
-        hash.update(std::span(buf.data(), static_cast<std::size_t>(n)));
-        size += static_cast<std::uint64_t>(n);
+    } catch (const Error&) {
+        return std::nullopt;
     }
     return std::make_pair(size, hash.finish());
 }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "base/durable_file.h"
 #include "base/error.h"
 #include "base/unique_fd.h"
 #include "wal/timeline_history.h"
@@ -20,21 +21,6 @@ constexpr std::size_t kReadChunk = 1 << 20;
 std::string_view base_name(std::string_view path) {
     std::size_t slash = path.rfind('/');
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-// read() until `buf` is full or end of file; returns the bytes read.
-std::size_t read_full(int fd, std::uint8_t* buf, std::size_t len, const std::string& path) {
-    std::size_t got = 0;
-    while (got < len) {
-        ssize_t n = ::read(fd, buf + got, len - got);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw_io("cannot read", path, errno);
-        }
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    return got;
 }
 
 void check_segment(const std::string& path, const WalName& name, std::span<const std::uint8_t> head,
@@ -118,7 +104,7 @@ PreparedWal prepare_wal_file(const std::string& path, const CompressOptions& opt
     std::string small_text;  // of a .history or .backup, up to what check_small_wal_file reads
     bool first = true;
     for (;;) {
-        std::size_t n = read_full(fd.get(), buf.data(), buf.size(), path);
+        std::size_t n = read_full(fd.get(), buf, path);
         if (n == 0) break;
         std::span<const std::uint8_t> chunk(buf.data(), n);
         if (first && out.name.has_wal_pages()) {

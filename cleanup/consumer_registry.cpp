@@ -1,6 +1,5 @@
 #include "cleanup/consumer_registry.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -11,9 +10,9 @@
 #include <memory>
 #include <set>
 
+#include "base/durable_file.h"
 #include "base/error.h"
 #include "base/escape.h"
-#include "base/fd_io.h"
 #include "base/unique_fd.h"
 
 namespace walferry {
@@ -22,11 +21,6 @@ namespace {
 
 void make_dir(const std::string& path) {
     if (::mkdir(path.c_str(), 0750) != 0 && errno != EEXIST) throw_io("cannot create", path, errno);
-}
-
-void sync_dir(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd || ::fsync(fd.get()) != 0) throw_io("cannot fsync", path, errno);
 }
 
 bool valid_consumer_name(std::string_view name) {
@@ -99,22 +93,6 @@ std::optional<ConsumerRecord> load_temp_record(ConsumerStore& store, const std::
     return parse_record(name, store.where(name), *text);
 }
 
-// Removes a temp file when a write of it fails half-way.
-class UnlinkUnlessKept {
-  public:
-    explicit UnlinkUnlessKept(const std::string& path) : path_(path) {}
-    UnlinkUnlessKept(const UnlinkUnlessKept&) = delete;
-    UnlinkUnlessKept& operator=(const UnlinkUnlessKept&) = delete;
-    ~UnlinkUnlessKept() {
-        if (!kept_) ::unlink(path_.c_str());
-    }
-    void keep() { kept_ = true; }
-
-  private:
-    const std::string& path_;
-    bool kept_ = false;
-};
-
 // Records as files in <archive>/.walferry-cleanup/consumers, the lock a flock() on
 // <archive>/.walferry-cleanup/lock.
 class LocalConsumerStore final : public ConsumerStore {
@@ -135,22 +113,19 @@ class LocalConsumerStore final : public ConsumerStore {
         const std::string lock_path = state_dir + "/lock";
         lock_.reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640));
         if (!lock_) throw_io("cannot open", lock_path, errno);
-        while (::flock(lock_.get(), LOCK_EX) != 0) {
-            if (errno != EINTR) throw_io("cannot lock", lock_path, errno);
+        if (retry_eintr([&] { return ::flock(lock_.get(), LOCK_EX); }) != 0) {
+            throw_io("cannot lock", lock_path, errno);
         }
     }
 
     bool has_state() const override { return !dir_.empty(); }
 
     std::vector<std::string> entries() override {
-        std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(dir_.c_str()), ::closedir);
-        if (!dir) throw_io("cannot open", dir_, errno);
+        UniqueFd dir = open_dir();
         std::vector<std::string> out;
-        for (errno = 0; const dirent* e = ::readdir(dir.get()); errno = 0) {
-            std::string name = e->d_name;
-            if (name != "." && name != "..") out.push_back(std::move(name));
+        for (DirEntry& entry : list_dir(dir.get(), dir_, "cannot list")) {
+            out.push_back(std::move(entry.name));
         }
-        if (errno != 0) throw_io("cannot list", dir_, errno);
         return out;
     }
 
@@ -159,32 +134,16 @@ class LocalConsumerStore final : public ConsumerStore {
         UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd && errno == ENOENT) return std::nullopt;
         if (!fd) throw_io("cannot open", path, errno);
-        std::string out;
-        char buf[4096];
-        while (out.size() <= max_bytes) {
-            ssize_t n = ::read(fd.get(), buf, sizeof buf);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) throw_io("cannot read", path, errno);
-            if (n == 0) break;
-            out.append(buf, static_cast<std::size_t>(n));
-        }
-        return out;
+        return read_all(fd.get(), path, max_bytes);
     }
 
     void publish(const std::string& temp_name, const std::string& name,
                  const std::string& text) override {
-        const std::string temp = where(temp_name);
-        const std::string path = where(name);
-        UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
-        if (!fd) throw_io("cannot create", temp, errno);
-        UnlinkUnlessKept unlink_temp(temp);  // nothing half-written is left behind
-        write_all(fd.get(), text, temp);
-        if (::fsync(fd.get()) != 0) throw_io("cannot fsync", temp, errno);
-        if (::close(fd.release()) != 0) throw_io("cannot write", temp, errno);
-        // Replacing is the point here (a consumer moves its cutoff); the lock orders writers.
-        if (::rename(temp.c_str(), path.c_str()) != 0) throw_io("cannot rename to", path, errno);
-        unlink_temp.keep();
-        sync_dir(dir_);
+        // Replacing is the point here (a consumer moves its cutoff); the lock orders writers, so
+        // the temp name is fixed (truncated if a stopped writer left it).
+        UniqueFd dir = open_dir();
+        write_file_durably(dir.get(), dir_, name, TempName{temp_name, 0, 0640}, text,
+                           Publish::kReplace);
     }
 
     bool remove(const std::string& entry) override {
@@ -193,13 +152,19 @@ class LocalConsumerStore final : public ConsumerStore {
             if (errno == ENOENT) return false;
             throw_io("cannot remove", path, errno);
         }
-        sync_dir(dir_);
+        fsync_dir(dir_);
         return true;
     }
 
     std::string where(const std::string& entry) const override { return dir_ + "/" + entry; }
 
   private:
+    UniqueFd open_dir() const {
+        UniqueFd fd(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) throw_io("cannot open", dir_, errno);
+        return fd;
+    }
+
     std::string dir_;  // empty: the archive has no cleanup state
     UniqueFd lock_;
 };

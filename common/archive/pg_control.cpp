@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/durable_file.h"
 #include "base/error.h"
 #include "base/unique_fd.h"
 
@@ -42,15 +43,7 @@ std::optional<std::vector<std::uint8_t>> read_head(const std::string& path) {
         throw_io("cannot open", path, errno);
     }
     std::vector<std::uint8_t> bytes(kPgControlFileSize + 1);
-    std::size_t got = 0;
-    while (got < bytes.size()) {
-        ssize_t n = ::read(fd.get(), bytes.data() + got, bytes.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_io("cannot read", path, errno);
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
-    bytes.resize(got);
+    bytes.resize(read_full(fd.get(), bytes, path));
     return bytes;
 }
 

@@ -9,18 +9,13 @@
 #include <filesystem>
 #include <vector>
 
+#include "base/durable_file.h"
 #include "base/error.h"
 #include "base/unique_fd.h"
 
 namespace walferry {
 
 namespace fs = std::filesystem;
-
-void fsync_dir(const std::string& dir) {
-    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) throw_io("cannot open directory", dir, errno);
-    if (::fsync(fd.get()) != 0) throw_io("cannot fsync directory", dir, errno);
-}
 
 namespace {
 
@@ -117,7 +112,7 @@ UniqueFd open_spool_dir(const std::string& root, std::string_view relative, bool
             if (::mkdirat(at.get(), part.c_str(), 0700) != 0 && errno != EEXIST) {
                 throw_io("cannot create", path, errno);
             }
-            if (::fsync(at.get()) != 0) throw_io("cannot fsync directory of", path, errno);
+            fsync_fd(at.get(), path, "cannot fsync directory of");
             fd.reset(open_dir_at(at.get(), part, path));
             if (!fd) throw_io("cannot open directory", path, errno);
         }

@@ -30,9 +30,6 @@ UniqueFd open_spool_dir(const std::string& root, std::string_view relative, bool
 // own ones go through open_spool_dir.
 void make_spool_dirs(const std::string& dir);
 
-// fsync of a directory, so that a rename or unlink in it survives a crash. Error(kIo) on failure.
-void fsync_dir(const std::string& dir);
-
 // Error(kConfig) if `spool` is inside the data directory `wal_path` belongs to (the parent of
 // its pg_wal directory; `wal_path` may be relative to the working directory). A `wal_path` not
 // in a pg_wal directory is not checked.

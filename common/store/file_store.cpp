@@ -2,18 +2,15 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
-#include <memory>
 
+#include "base/durable_file.h"
 #include "base/error.h"
-#include "base/fd_io.h"
 #include "base/unique_fd.h"
 
 namespace walferry {
@@ -24,17 +21,8 @@ constexpr std::size_t kReadChunk = 1 << 20;
 // A temp file untouched this long belongs to a killed writer: a live one writes a segment in
 // seconds and keeps touching it.
 constexpr std::time_t kStaleTempSeconds = 15 * 60;
-constexpr std::size_t kRandomBytes = 8;
+constexpr int kRandomDigits = 16;
 constexpr std::size_t kMaxFileName = 255;
-
-struct DirCloser {
-    void operator()(DIR* d) const noexcept { ::closedir(d); }
-};
-using DirStream = std::unique_ptr<DIR, DirCloser>;
-
-std::string join(const std::string& dir, std::string_view name) {
-    return dir == "/" ? "/" + std::string(name) : dir + "/" + std::string(name);
-}
 
 // The archive directory, opened once per operation so that every file is reached with *at()
 // calls relative to it and the directory itself can be fsynced.
@@ -50,135 +38,17 @@ UniqueFd open_dir(const std::string& dir) {
     throw_io("cannot open archive directory", dir, err);
 }
 
-// Walks the entries of `dirfd` (which stays open and usable), calling fn(entry) for each.
-template <typename Fn>
-void for_each_entry(int dirfd, const std::string& dir, Fn fn) {
-    UniqueFd copy(::fcntl(dirfd, F_DUPFD_CLOEXEC, 0));
-    if (!copy) throw_io("cannot read archive directory", dir, errno);
-    DirStream stream(::fdopendir(copy.get()));
-    if (!stream) throw_io("cannot read archive directory", dir, errno);
-    copy.release();  // owned by the DIR now
-    ::rewinddir(stream.get());
-    for (;;) {
-        errno = 0;
-        const dirent* entry = ::readdir(stream.get());
-        if (entry == nullptr) {
-            if (errno != 0) throw_io("cannot read archive directory", dir, errno);
-            return;
-        }
-        fn(*entry);
-    }
+// ".walferry-tmp.<name>.<16 hex digits>", the name cut so that the whole stays a legal file name
+// (the final name is embedded for operators).
+TempName temp_name_for(std::string_view name) {
+    const std::size_t room =
+        kMaxFileName - kTempPrefix.size() - 1 - static_cast<std::size_t>(kRandomDigits);
+    return {std::string(kTempPrefix) + std::string(name.substr(0, room)) + ".", kRandomDigits,
+            0640};
 }
 
-std::string random_hex() {
-    unsigned char bytes[kRandomBytes];
-    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
-        // Uniqueness, not secrecy, is what matters (O_EXCL catches the rest).
-        std::uint64_t mix = static_cast<std::uint64_t>(::getpid()) << 32 ^
-                            static_cast<std::uint64_t>(std::time(nullptr)) ^
-                            reinterpret_cast<std::uintptr_t>(&bytes);
-        for (auto& b : bytes) b = static_cast<unsigned char>(mix >>= 5);
-    }
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char b : bytes) {
-        out.push_back(kDigits[b >> 4]);
-        out.push_back(kDigits[b & 0x0f]);
-    }
-    return out;
-}
-
-// Removes walferry temp files (of any name) left behind by killed writers.
-void remove_stale_temps(int dirfd, const std::string& dir) {
-    const std::time_t now = std::time(nullptr);
-    for_each_entry(dirfd, dir, [&](const dirent& entry) {
-        std::string_view name = entry.d_name;
-        if (!name.starts_with(kTempPrefix)) return;
-        struct stat st {};
-        if (::fstatat(dirfd, entry.d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) return;  // gone
-        if (!S_ISREG(st.st_mode) || now - st.st_mtime < kStaleTempSeconds) return;
-        // Failing to remove litter must not fail the push; ENOENT means another pusher won.
-        ::unlinkat(dirfd, entry.d_name, 0);
-    });
-}
-
-// A temp file in the archive directory, unlinked on destruction unless it was consumed.
-class TempFile {
-  public:
-    TempFile(int dirfd, const std::string& dir, std::string_view name) : dirfd_(dirfd) {
-        // The final name is embedded for operators; cut it so the temp name stays legal.
-        std::size_t room = kMaxFileName - kTempPrefix.size() - 1 - 2 * kRandomBytes;
-        std::string stem = std::string(kTempPrefix) + std::string(name.substr(0, room)) + ".";
-        for (int attempt = 0;; ++attempt) {
-            name_ = stem + random_hex();
-            path_ = join(dir, name_);
-            fd_.reset(
-                ::openat(dirfd, name_.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0640));
-            if (fd_) return;
-            int err = errno;
-            if (err != EEXIST || attempt == 8) {
-                name_.clear();
-                throw_io("cannot create temporary file", path_, err);
-            }
-        }
-    }
-    ~TempFile() {
-        if (!name_.empty()) ::unlinkat(dirfd_, name_.c_str(), 0);
-    }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-
-    int fd() const noexcept { return fd_.get(); }
-    const std::string& name() const noexcept { return name_; }
-    const std::string& path() const noexcept { return path_; }
-
-    void close() {
-        if (::close(fd_.release()) != 0) throw_io("cannot close", path_, errno);
-    }
-    // The name no longer needs removing (renamed away).
-    void consumed() noexcept { name_.clear(); }
-    void remove() {
-        if (::unlinkat(dirfd_, name_.c_str(), 0) != 0 && errno != ENOENT) {
-            throw_io("cannot remove temporary file", path_, errno);
-        }
-        name_.clear();
-    }
-
-  private:
-    int dirfd_;
-    std::string name_;
-    std::string path_;
-    UniqueFd fd_;
-};
-
-bool link_unsupported(int err) {
-    return err == EPERM || err == EOPNOTSUPP || err == ENOTSUP || err == EXDEV || err == ENOSYS;
-}
-
-// Gives `temp` the name `name` without ever replacing an existing file. False if `name` exists.
-bool publish_no_replace(int dirfd, TempFile& temp, const std::string& name,
-                        const std::string& path) {
-    if (::linkat(dirfd, temp.name().c_str(), dirfd, name.c_str(), 0) == 0) {
-        temp.remove();
-        return true;
-    }
-    int err = errno;
-    if (err == EEXIST) return false;
-    if (!link_unsupported(err)) throw_io("cannot link temporary file to", path, err);
-    // Some file systems (vfat, several FUSE ones) have no hard links but can rename atomically.
-    if (::renameat2(dirfd, temp.name().c_str(), dirfd, name.c_str(), RENAME_NOREPLACE) == 0) {
-        temp.consumed();
-        return true;
-    }
-    err = errno;
-    if (err == EEXIST) return false;
-    if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP) {
-        throw Error(ErrorCode::kUnsupported,
-                    "cannot publish \"" + path +
-                        "\" safely: the file system supports neither link() nor "
-                        "renameat2(RENAME_NOREPLACE), so an existing file could be replaced");
-    }
-    throw_io("cannot rename temporary file to", path, err);
+bool is_store_temp(std::string_view name) {
+    return name.starts_with(kTempPrefix);
 }
 
 struct OpenObject {
@@ -191,7 +61,7 @@ struct OpenObject {
 std::optional<OpenObject> open_object(const std::string& dir, std::string_view name) {
     check_object_name(name);
     OpenObject obj;
-    obj.path = join(dir, name);
+    obj.path = join_path(dir, name);
     UniqueFd dirfd = open_dir(dir);
     obj.fd.reset(::openat(dirfd.get(), std::string(name).c_str(), O_RDONLY | O_CLOEXEC));
     if (!obj.fd) {
@@ -221,15 +91,13 @@ std::string FileStore::describe() const {
 bool FileStore::put(std::string_view name_view, ByteParts parts) {
     check_object_name(name_view);
     const std::string name(name_view);
-    const std::string path = join(dir_, name);
     UniqueFd dirfd = open_dir(dir_);
-    remove_stale_temps(dirfd.get(), dir_);
+    remove_stale_temps(dirfd.get(), is_store_temp, kStaleTempSeconds, false);
 
-    TempFile temp(dirfd.get(), dir_, name);
-    for (const auto& part : parts) write_all(temp.fd(), part, temp.path());
+    TempFile temp(dirfd.get(), dir_, temp_name_for(name));
+    for (const auto& part : parts) temp.write(part);
     fsync_or_throw(temp.fd(), temp.path(), "cannot fsync");
-    temp.close();
-    if (!publish_no_replace(dirfd.get(), temp, name, path)) return false;  // temp removed by RAII
+    if (!temp.publish(name, Publish::kNoReplace)) return false;  // temp removed by RAII
     // The new name (and the temp's removal) are durable only once the directory is synced.
     fsync_or_throw(dirfd.get(), dir_, "cannot fsync archive directory");
     return true;
@@ -237,13 +105,14 @@ bool FileStore::put(std::string_view name_view, ByteParts parts) {
 
 void FileStore::fsync_or_throw(int fd, const std::string& path, const char* what) const {
     if (on_fsync) on_fsync(path);
-    if (::fsync(fd) != 0) throw_io(what, path, errno);
+    fsync_fd(fd, path, what);
 }
 
 void FileStore::sync(std::string_view name) {
     std::optional<OpenObject> obj = open_object(dir_, name);
     if (!obj)
-        throw Error(ErrorCode::kIo, "\"" + join(dir_, name) + "\" vanished before it was synced");
+        throw Error(ErrorCode::kIo,
+                    "\"" + join_path(dir_, name) + "\" vanished before it was synced");
     fsync_or_throw(obj->fd.get(), obj->path, "cannot fsync");
     UniqueFd dirfd = open_dir(dir_);
     fsync_or_throw(dirfd.get(), dir_, "cannot fsync archive directory");
@@ -256,18 +125,8 @@ std::optional<ObjectStat> FileStore::stat(std::string_view name, std::size_t hea
     out.size = static_cast<std::uint64_t>(obj->st.st_size);
     out.mtime = static_cast<std::int64_t>(obj->st.st_mtime);
     out.head.resize(static_cast<std::size_t>(std::min<std::uint64_t>(out.size, head_bytes)));
-    std::size_t got = 0;
-    while (got < out.head.size()) {
-        ssize_t n = ::pread(obj->fd.get(), out.head.data() + got, out.head.size() - got,
-                            static_cast<off_t>(got));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw_io("cannot read", obj->path, errno);
-        }
-        if (n == 0) break;  // shrank since fstat: report what is there
-        got += static_cast<std::size_t>(n);
-    }
-    out.head.resize(got);
+    // Fewer if it shrank since fstat: what is there.
+    out.head.resize(pread_full(obj->fd.get(), out.head, 0, obj->path));
     return out;
 }
 
@@ -277,28 +136,25 @@ bool FileStore::get(std::string_view name, const ByteSink& sink) {
     ::posix_fadvise(obj->fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     std::vector<std::uint8_t> buf(kReadChunk);
     for (;;) {
-        ssize_t n = ::read(obj->fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw_io("cannot read", obj->path, errno);
-        }
+        std::size_t n = read_full(obj->fd.get(), buf, obj->path);
         if (n == 0) return true;
-        sink(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(n)));
+        sink(std::span<const std::uint8_t>(buf.data(), n));
     }
 }
 
 std::vector<std::string> FileStore::list() {
     UniqueFd dirfd = open_dir(dir_);
     std::vector<std::string> names;
-    for_each_entry(dirfd.get(), dir_, [&](const dirent& entry) {
-        if (entry.d_name[0] == '.') return;  // ".", "..", temp files, anything hidden
-        bool regular = entry.d_type == DT_REG;
-        if (entry.d_type == DT_UNKNOWN || entry.d_type == DT_LNK) {
+    for (DirEntry& entry : list_dir(dirfd.get(), dir_, "cannot read archive directory")) {
+        if (entry.name[0] == '.') continue;  // temp files, anything hidden
+        bool regular = entry.type == DT_REG;
+        if (entry.type == DT_UNKNOWN || entry.type == DT_LNK) {
             struct stat st {};
-            regular = ::fstatat(dirfd.get(), entry.d_name, &st, 0) == 0 && S_ISREG(st.st_mode);
+            regular =
+                ::fstatat(dirfd.get(), entry.name.c_str(), &st, 0) == 0 && S_ISREG(st.st_mode);
         }
-        if (regular) names.emplace_back(entry.d_name);
-    });
+        if (regular) names.push_back(std::move(entry.name));
+    }
     std::sort(names.begin(), names.end());
     return names;
 }
@@ -310,7 +166,7 @@ bool FileStore::remove(std::string_view name_view) {
     if (!remove_dirfd_) remove_dirfd_ = open_dir(dir_);
     if (::unlinkat(remove_dirfd_.get(), name.c_str(), 0) == 0) return true;
     if (errno == ENOENT) return false;
-    throw_io("cannot remove", join(dir_, name), errno);
+    throw_io("cannot remove", join_path(dir_, name), errno);
 }
 
 }  // namespace walferry

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "base/durable_file.h"
 #include "base/error.h"
 #include "base/unique_fd.h"
 
@@ -50,15 +51,7 @@ std::string read_whole_file(const std::string& path, bool may_be_missing) {
         throw Error(ErrorCode::kConfig,
                     "cannot read known_hosts file \"" + path + "\": " + errno_text(err));
     }
-    std::string text;
-    char buf[8192];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_io("cannot read known_hosts file", path, errno);
-        if (n == 0) return text;
-        text.append(buf, static_cast<std::size_t>(n));
-    }
+    return read_all(fd.get(), path, kUnbounded, "cannot read known_hosts file");
 }
 
 std::string_view trim_left(std::string_view s) {
@@ -160,14 +153,8 @@ void KnownHosts::append(const std::string& name, const HostKey& key) const {
         throw_io("cannot read known_hosts file", path_, errno);
     }
     if (last != '\n') line.insert(0, "\n");
-    std::string_view rest = line;
-    while (!rest.empty()) {
-        ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_io("cannot write known_hosts file", path_, errno);
-        rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    if (::fsync(fd.get()) != 0) throw_io("cannot fsync known_hosts file", path_, errno);
+    write_all(fd.get(), line, path_, "cannot write known_hosts file");
+    fsync_fd(fd.get(), path_, "cannot fsync known_hosts file");
 }
 
 HostKey presented_host_key(LIBSSH2_SESSION* session) {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <vector>
 
+#include "base/durable_file.h"
 #include "base/error.h"
 #include "store/sftp/known_hosts.h"
 
@@ -81,12 +82,11 @@ UniqueFd connect_socket(const std::string& host, int port, int timeout_ms, const
             err = errno;
             if (err != EINPROGRESS) continue;
             pollfd p{fd.get(), POLLOUT, 0};
-            int rc;
-            do {
+            int rc = retry_eintr([&] {
                 auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                     deadline - std::chrono::steady_clock::now());
-                rc = ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left.count())));
-            } while (rc < 0 && errno == EINTR);
+                return ::poll(&p, 1, static_cast<int>(std::max<long long>(0, left.count())));
+            });
             if (rc == 0) {
                 err = ETIMEDOUT;
                 break;  // the overall budget is spent

@@ -1,11 +1,9 @@
 // walferry-fetch's exit contract and what a call leaves next to %p: "not found" only from an
 // archive that answered, the mode of failures that happen before any source is asked, the bound
-// on what a stored file may decompress to, temp files removed on a signal and swept when stale.
+// on what a stored file may decompress to, temp files named for the signal handler and the sweep
+// of stale ones (the handler itself: tests/unit/common/base/durable_file_test.cpp).
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -93,21 +91,6 @@ std::pair<std::uint64_t, Error> decompressed_until_refused(
         reader.finish();
     });
     return {out, e};
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-void set_age(const std::string& path, int seconds) {
-    struct timespec times[2];
-    ::clock_gettime(CLOCK_REALTIME, &times[0]);
-    times[0].tv_sec -= seconds;
-    times[1] = times[0];
-    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
 }
 
 }  // namespace
@@ -223,6 +206,12 @@ TEST_CASE("temp file names have one form", "[fetch_exit]") {
     CHECK_FALSE(is_temp_file_name("RECOVERYXLOG.walferry-tmp.AbC-23"));
     CHECK_FALSE(is_temp_file_name("RECOVERYXLOG.walferry-tmpXAbC123"));
     CHECK_FALSE(is_temp_file_name("000000010000000000000007"));
+    // The temp files fetch makes have it (the sweeps find what a killed call left), and next to
+    // %p the signals remove them.
+    ScratchDir scratch;
+    TempFile temp(AT_FDCWD, "", temp_name_next_to(scratch / "RECOVERYXLOG"));
+    CHECK(is_temp_file_name(fs::path(temp.path()).filename().string()));
+    CHECK(temp_name_next_to("x").remove_on_signal);
 }
 
 TEST_CASE("old temp files next to the target are swept and nothing else", "[fetch_exit]") {
@@ -247,48 +236,4 @@ TEST_CASE("old temp files next to the target are swept and nothing else", "[fetc
                                    "RECOVERYXLOG.walferry-tmp.Link12",
                                    "RECOVERYXLOG.walferry-tmp.long123", "elsewhere"});
     remove_stale_temps_next_to(scratch / "no-such-dir/RECOVERYXLOG");  // never fails
-}
-
-TEST_CASE("a signal during a write removes the temp file and still ends the process",
-          "[fetch_exit]") {
-    for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) {
-        ScratchDir scratch;
-        const std::string target = scratch / "RECOVERYXLOG";
-        pid_t child = ::fork();
-        REQUIRE(child >= 0);
-        if (child == 0) {
-            ::signal(sig, SIG_DFL);  // Catch2's handler, inherited, would report the signal
-            if (sig == SIGQUIT) {
-                struct rlimit none {};
-                ::setrlimit(RLIMIT_CORE, &none);
-            }
-            TempFile temp(target);
-            temp.write(walferry::testing::bytes_of("half a segment"));
-            ::raise(sig);
-            ::_exit(0);  // not reached
-        }
-        int status = 0;
-        REQUIRE(::waitpid(child, &status, 0) == child);
-        CHECK(WIFSIGNALED(status));
-        CHECK(WTERMSIG(status) == sig);
-        CHECK(names_in(scratch.path()).empty());
-    }
-}
-
-TEST_CASE("an ignored signal stays ignored while a temp file is written", "[fetch_exit]") {
-    ScratchDir scratch;
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        ::signal(SIGHUP, SIG_IGN);  // nohup
-        TempFile temp(scratch / "RECOVERYXLOG");
-        ::raise(SIGHUP);
-        temp.commit(scratch / "RECOVERYXLOG");
-        ::_exit(7);
-    }
-    int status = 0;
-    REQUIRE(::waitpid(child, &status, 0) == child);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 7);
-    CHECK(names_in(scratch.path()) == std::vector<std::string>{"RECOVERYXLOG"});
 }

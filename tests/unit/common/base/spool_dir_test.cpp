@@ -39,13 +39,6 @@ void make_victim(const std::string& dir) {
     for (const std::string& name : kVictims) std::ofstream(dir + "/" + name) << "precious";
 }
 
-std::vector<std::string> names_in(const std::string& dir) {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
 void check_victim_intact(const std::string& dir) {
     std::vector<std::string> want = kVictims;
     std::sort(want.begin(), want.end());
