@@ -4,7 +4,7 @@
 #include "archive_fetch/fetch.h"
 #include "cli/tool_main.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     using namespace walferry;
     constexpr const char* kTool = "walferry-fetch";
     CLI::App app(
@@ -39,4 +39,8 @@ int main(int argc, char** argv) {
     return run_tool(
         kTool, [&] { return run_fetch(options); },
         [&](ErrorCode code) { return failure_status(code, requested, "."); });
+} catch (...) {
+    return walferry::report_escaped_exception("walferry-fetch", [&](walferry::ErrorCode code) {
+        return walferry::failure_status(code, walferry::mode_in_arguments(argc, argv), ".");
+    });
 }

@@ -2,7 +2,7 @@
 #include "archive_push/push.h"
 #include "cli/tool_main.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     using namespace walferry;
     constexpr const char* kTool = "walferry-push";
     CLI::App app(
@@ -32,4 +32,6 @@ int main(int argc, char** argv) {
     });
     if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
     return run_tool(kTool, [&] { return run_push(options); });
+} catch (...) {
+    return walferry::report_escaped_exception("walferry-push");
 }

@@ -18,22 +18,14 @@
 # server, ';'-separated, e.g. "shared_buffers = '2GB'"; default none), WALFERRY_KEEP=1 keeps the
 # work dir.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-# lib.sh takes the binaries from $WALFERRY_BIN_DIR (default build/release/bin) and fails if absent.
-if (($#)); then
-  WALFERRY_BIN_DIR=$(cd "$1" && pwd)
-  export WALFERRY_BIN_DIR
-fi
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
 segments=${WALFERRY_BENCH_SEGMENTS:-64}
 runs=${WALFERRY_BENCH_RUNS:-30}
 replays=${WALFERRY_BENCH_REPLAYS:-1}
 read -r -a prefetch_values <<<"${WALFERRY_BENCH_PREFETCH:-0 8}"
 IFS=';' read -r -a server_settings <<<"${WALFERRY_BENCH_SETTINGS:-}"
 
-# shellcheck source=tests/e2e/lib.sh
-source "$repo/tests/e2e/lib.sh"
-# shellcheck source=tests/e2e/sshd_lib.sh
-source "$repo/tests/e2e/sshd_lib.sh"
 command -v hyperfine >/dev/null || fail "hyperfine not found (run scripts/install-deps.sh)"
 e2e_setup walferry-push walferry-fetch
 sshd_setup
@@ -41,8 +33,6 @@ sshd_start sb1 127.0.0.2
 push=$(walferry_bin walferry-push)
 fetch=$(walferry_bin walferry-fetch)
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 seconds() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
 # log_ms NODE PATTERN: the time (ms since the epoch) of the first line of NODE's log matching

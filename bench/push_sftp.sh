@@ -14,29 +14,19 @@
 # Environment: WALFERRY_BENCH_SEGMENTS (sustained, default 64), WALFERRY_BENCH_RUNS (per-segment
 # samples, default 9), WALFERRY_BENCH_BATCH (batch, default 16 like the config), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-# lib.sh takes the binaries from $WALFERRY_BIN_DIR (default build/release/bin) and fails if absent.
-if (($#)); then
-  WALFERRY_BIN_DIR=$(cd "$1" && pwd)
-  export WALFERRY_BIN_DIR
-fi
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
 segments=${WALFERRY_BENCH_SEGMENTS:-64}
 batch=${WALFERRY_BENCH_BATCH:-16}
 runs=${WALFERRY_BENCH_RUNS:-9}
 
-# shellcheck source=tests/e2e/lib.sh
-source "$repo/tests/e2e/lib.sh"
-# shellcheck source=tests/e2e/sshd_lib.sh
-source "$repo/tests/e2e/sshd_lib.sh"
 e2e_setup walferry-push
 sshd_setup
 sshd_start sb1 127.0.0.2
 sshd_start sb2 127.0.0.3
 push=$(walferry_bin walferry-push)
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rate() { awk -v n="$1" -v ms="$2" 'BEGIN { printf "%.1f", n * 1000 / ms }'; }
 
 # --- real WAL from pgbench, archived with plain cp

@@ -3,7 +3,7 @@
 #include "cleanup/cleanup.h"
 #include "cli/tool_main.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     using namespace walferry;
     constexpr const char* kTool = "walferry-cleanup";
     CLI::App app(
@@ -44,4 +44,6 @@ int main(int argc, char** argv) {
     }
     return run_tool(
         kTool, [&] { return run_cleanup(o); }, cleanup_exit_code);
+} catch (...) {
+    return walferry::report_escaped_exception("walferry-cleanup", walferry::cleanup_exit_code);
 }

@@ -22,7 +22,7 @@ namespace walferry {
 class SftpStore;
 class SshSession;
 
-inline constexpr std::int64_t kStaleLockSeconds = 10 * 60;
+inline constexpr std::int64_t kStaleLockSeconds = std::int64_t{10} * 60;
 inline constexpr std::string_view kSftpLockName = "sftp-lock";
 
 class SftpConsumerStore final : public ConsumerStore {

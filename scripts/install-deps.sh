@@ -4,6 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-dev help2man
+  clang-format clang-tidy shellcheck git
   libssh2-1-dev libzstd-dev zstd libpq-dev libssl-dev
   dpkg-dev file binutils gzip # scripts/package.sh: cpack -G DEB with dpkg-shlibdeps, readelf
   catch2 libtomlplusplus-dev libcli11-dev

@@ -17,7 +17,7 @@ namespace walferry {
 namespace {
 
 // walferry.info is a few dozen bytes; anything much larger is not one.
-constexpr std::size_t kMaxInfoSize = 64 * 1024;
+constexpr std::size_t kMaxInfoSize = std::size_t{64} * 1024;
 
 [[noreturn]] void invalid(const std::string& why) {
     throw Error(ErrorCode::kInvalidContainer, std::string(kArchiveInfoName) + ": " + why);

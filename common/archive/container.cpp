@@ -264,9 +264,7 @@ ContainerWriter::ContainerWriter(const CompressOptions& options) : impl_(std::ma
     set(ZSTD_c_checksumFlag, 1, "checksumFlag");
     // A libzstd built without threads refuses workers; single-threaded output is the same format,
     // only slower, so that is not worth failing a push for.
-    if (workers == 0) {
-        set(ZSTD_c_nbWorkers, 0, "nbWorkers");
-    } else if (ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, workers))) {
+    if (workers == 0 || ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, workers))) {
         set(ZSTD_c_nbWorkers, 0, "nbWorkers");
     } else {
         // zstd's default job is several times the window (8 MiB and more from level 3), so a

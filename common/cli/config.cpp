@@ -66,6 +66,14 @@ class Reader {
     std::string origin_;
 };
 
+// Sets `field` from `key` when the table has it; otherwise `field` keeps the default its struct
+// declares (config.h, destination.h), the one place a default is written.
+template <typename T>
+void set_integer(const Reader& r, const toml::table& t, std::string_view key, std::int64_t lo,
+                 std::int64_t hi, T& field) {
+    if (auto v = r.integer(t, key, lo, hi)) field = static_cast<T>(*v);
+}
+
 std::string expand_home(const std::string& path) {
     if (!path.starts_with("~/")) return path;
     const char* home = std::getenv("HOME");
@@ -81,14 +89,13 @@ Destination read_destination(const Reader& r, const toml::table& t, std::string_
     if (!url) r.fail("destination.url", "missing");
     d.location = parse_location(*url, cwd);
     d.name = r.text(t, "destination.name").value_or(d.location.url());
-    d.identity = expand_home(r.text(t, "destination.identity").value_or(""));
-    d.known_hosts = expand_home(r.text(t, "destination.known_hosts").value_or(""));
-    d.accept_new_host_keys = r.boolean(t, "destination.accept_new_host_keys").value_or(false);
-    d.remote_sync = r.boolean(t, "destination.remote_sync").value_or(false);
-    d.connect_timeout_s = static_cast<int>(
-        r.integer(t, "destination.connect_timeout", 1, 3600).value_or(d.connect_timeout_s));
-    d.io_timeout_s =
-        static_cast<int>(r.integer(t, "destination.io_timeout", 1, 3600).value_or(d.io_timeout_s));
+    d.identity = expand_home(r.text(t, "destination.identity").value_or(d.identity));
+    d.known_hosts = expand_home(r.text(t, "destination.known_hosts").value_or(d.known_hosts));
+    d.accept_new_host_keys =
+        r.boolean(t, "destination.accept_new_host_keys").value_or(d.accept_new_host_keys);
+    d.remote_sync = r.boolean(t, "destination.remote_sync").value_or(d.remote_sync);
+    set_integer(r, t, "destination.connect_timeout", 1, 3600, d.connect_timeout_s);
+    set_integer(r, t, "destination.io_timeout", 1, 3600, d.io_timeout_s);
     return d;
 }
 
@@ -128,9 +135,9 @@ void read_cleanup(const Reader& r, const toml::node& node, Config& c) {
     const toml::table* t = node.as_table();
     if (!t) r.fail("cleanup", "must be a table ([cleanup])");
     r.only_keys(*t, "cleanup.", {"keep_backups", "keep_age", "consumer_ttl"});
-    c.cleanup.keep_backups =
-        static_cast<int>(r.integer(*t, "cleanup.keep_backups", 0, 10000).value_or(0));
-    c.cleanup.keep_age_seconds = read_duration(r, *t, "cleanup.keep_age").value_or(0);
+    set_integer(r, *t, "cleanup.keep_backups", 0, 10000, c.cleanup.keep_backups);
+    c.cleanup.keep_age_seconds =
+        read_duration(r, *t, "cleanup.keep_age").value_or(c.cleanup.keep_age_seconds);
     c.cleanup.consumer_ttl_seconds =
         read_duration(r, *t, "cleanup.consumer_ttl").value_or(c.cleanup.consumer_ttl_seconds);
 }
@@ -159,13 +166,12 @@ Config parse_config(std::string_view text, std::string_view origin, std::string_
                  "backlog_cap_bytes", "destination", "fetch", "server", "cleanup"});
     Config c;
     c.origin = origin;
-    c.node = r.text(root, "node").value_or("");
+    c.node = r.text(root, "node").value_or(c.node);
     c.spool = r.text(root, "spool").value_or(c.spool);
-    c.compress_level = static_cast<int>(r.integer(root, "compress_level", -7, 19).value_or(1));
-    c.threads = static_cast<int>(r.integer(root, "threads", 0, 256).value_or(0));
-    c.batch = static_cast<int>(r.integer(root, "batch", 1, 1024).value_or(c.batch));
-    c.backlog_cap_bytes = static_cast<std::uint64_t>(
-        r.integer(root, "backlog_cap_bytes", 0, INT64_MAX).value_or(1ll << 30));
+    set_integer(r, root, "compress_level", -7, 19, c.compress_level);
+    set_integer(r, root, "threads", 0, 256, c.threads);
+    set_integer(r, root, "batch", 1, 1024, c.batch);
+    set_integer(r, root, "backlog_cap_bytes", 0, INT64_MAX, c.backlog_cap_bytes);
     read_required(r, root, c);
     if (const toml::node* n = root.get("destination")) {
         const toml::array* list = n->as_array();
@@ -184,10 +190,9 @@ Config parse_config(std::string_view text, std::string_view origin, std::string_
         const toml::table* f = n->as_table();
         if (!f) r.fail("fetch", "must be a table ([fetch])");
         r.only_keys(*f, "fetch.", {"retries", "retry_delay_ms", "prefetch"});
-        c.fetch.retries = static_cast<int>(r.integer(*f, "fetch.retries", 0, 100).value_or(3));
-        c.fetch.retry_delay_ms =
-            static_cast<int>(r.integer(*f, "fetch.retry_delay_ms", 0, 600000).value_or(500));
-        c.fetch.prefetch = static_cast<int>(r.integer(*f, "fetch.prefetch", 0, 1024).value_or(8));
+        set_integer(r, *f, "fetch.retries", 0, 100, c.fetch.retries);
+        set_integer(r, *f, "fetch.retry_delay_ms", 0, 600000, c.fetch.retry_delay_ms);
+        set_integer(r, *f, "fetch.prefetch", 0, 1024, c.fetch.prefetch);
     }
     if (const toml::node* n = root.get("server")) read_servers(r, *n, c);
     if (const toml::node* n = root.get("cleanup")) read_cleanup(r, *n, c);

@@ -25,9 +25,10 @@ struct ServerSpec {
 };
 
 struct CleanupSettings {
-    int keep_backups = 0;                           // keep WAL for the newest N base backups
-    std::int64_t keep_age_seconds = 0;              // never remove files younger than this
-    std::int64_t consumer_ttl_seconds = 7 * 86400;  // report consumers silent for longer
+    int keep_backups = 0;               // keep WAL for the newest N base backups
+    std::int64_t keep_age_seconds = 0;  // never remove files younger than this
+    // report consumers silent for longer
+    std::int64_t consumer_ttl_seconds = std::int64_t{7} * 86400;
 };
 
 struct Config {

@@ -117,6 +117,18 @@ int run_tool(std::string_view tool, const std::function<int()>& body,
     return check_stdout(tool, run_body(tool, body, exit_for), exit_for);
 }
 
+int report_escaped_exception(std::string_view tool,
+                             const std::function<int(ErrorCode)>& exit_for) noexcept {
+    try {
+        return run_body(
+            tool, []() -> int { throw; }, exit_for);
+    } catch (...) {  // not a std::exception, or no memory left to report one
+        std::fprintf(stderr, "%.*s: error: internal error\n", static_cast<int>(tool.size()),
+                     tool.data());
+        return kExitStopRecovery;
+    }
+}
+
 void add_version_flag(CLI::App& app, std::string_view tool) {
     app.set_version_flag("--version", std::string(tool) + " " + WALFERRY_VERSION,
                          "Print the version and exit");

@@ -27,6 +27,15 @@ int parse_command_line(CLI::App& app, int argc, char** argv,
 int run_tool(std::string_view tool, const std::function<int()>& body,
              const std::function<int(ErrorCode)>& exit_for = exit_code);
 
+// For the handler of main()'s function-try-block (`int main(...) try {...} catch (...) {...}`):
+// an exception thrown outside run_tool, while the command line is built or parsed (CLI11's
+// construction errors, std::bad_alloc), is reported as run_tool reports one, one line and
+// exit_for's status, instead of std::terminate's abort. Call it only from that handler. An
+// exception of no std type, or a failure to report one, is "internal error" and 255
+// (kExitStopRecovery): no caller reads that as done or as "not found".
+int report_escaped_exception(std::string_view tool,
+                             const std::function<int(ErrorCode)>& exit_for = exit_code) noexcept;
+
 // Adds --version printing "<tool> <version>" to `app`.
 void add_version_flag(CLI::App& app, std::string_view tool);
 

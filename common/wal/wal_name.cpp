@@ -49,18 +49,24 @@ const char* parse_segment_part(std::string_view text, WalName& name) {
     return hex8(text, 16, name.seg);
 }
 
-Parsed parse(std::string_view raw) {
-    Parsed out;
-    if (raw.empty()) return {out.name, "empty name"};
-    if (raw.size() > kMaxWalNameLength) return {out.name, "longer than 64 characters"};
+// Why `raw` cannot be a WAL file name whatever its shape (length, characters); null if it can.
+const char* unusable_text(std::string_view raw) {
+    if (raw.empty()) return "empty name";
+    if (raw.size() > kMaxWalNameLength) return "longer than 64 characters";
     for (char c : raw) {
         bool ok =
             (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.';
         if (!ok) {
-            if (c == '/' || c == '\\') return {out.name, "contains a path separator"};
-            return {out.name, "contains a character that is not a letter, digit or '.'"};
+            if (c == '/' || c == '\\') return "contains a path separator";
+            return "contains a character that is not a letter, digit or '.'";
         }
     }
+    return nullptr;
+}
+
+Parsed parse(std::string_view raw) {
+    Parsed out;
+    if (const char* problem = unusable_text(raw)) return {out.name, problem};
     std::string_view text = raw;
     if (text.ends_with(kZstSuffix)) {
         out.name.compressed = true;

@@ -16,10 +16,10 @@ namespace {
 constexpr std::size_t kMaxFileName = 255;
 constexpr std::size_t kRandomDigits = 16;
 // Big reads and writes let libssh2 keep many SFTP requests in flight.
-constexpr std::size_t kReadChunk = 256 * 1024;
-constexpr std::size_t kWriteChunk = 1024 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{256} * 1024;
+constexpr std::size_t kWriteChunk = std::size_t{1024} * 1024;
 // Same rule as FileStore: a temp file untouched this long belongs to a dead writer.
-constexpr std::int64_t kStaleTempSeconds = 15 * 60;
+constexpr std::int64_t kStaleTempSeconds = std::int64_t{15} * 60;
 
 bool is_regular(const LIBSSH2_SFTP_ATTRIBUTES& attrs) {
     return !(attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||

@@ -67,6 +67,45 @@ TEST_CASE("defaults apply to an empty config", "[config]") {
     CHECK(c.destinations.empty());
 }
 
+TEST_CASE("a key left out keeps the default config.h declares", "[config]") {
+    // The documented defaults (man pages, README), pinned: config.cpp no longer restates them.
+    const Config defaults;
+    CHECK(defaults.spool == "/var/lib/walferry");
+    CHECK(defaults.compress_level == 1);
+    CHECK(defaults.batch == 16);
+    CHECK(defaults.backlog_cap_bytes == 1ull << 30);
+    CHECK(defaults.fetch.prefetch == 8);
+    CHECK(defaults.cleanup.consumer_ttl_seconds == 7 * 86400);
+    // A table that sets one key leaves the others at their defaults.
+    Config c = parse_config(R"(
+[[destination]]
+url = "sftp://pg@10.0.0.2/arch"
+[fetch]
+retries = 5
+[cleanup]
+keep_backups = 2
+)",
+                            "test.toml", "/pgdata");
+    CHECK(c.spool == defaults.spool);
+    CHECK(c.compress_level == defaults.compress_level);
+    CHECK(c.threads == defaults.threads);
+    CHECK(c.batch == defaults.batch);
+    CHECK(c.backlog_cap_bytes == defaults.backlog_cap_bytes);
+    CHECK(c.fetch.retries == 5);
+    CHECK(c.fetch.retry_delay_ms == defaults.fetch.retry_delay_ms);
+    CHECK(c.fetch.prefetch == defaults.fetch.prefetch);
+    CHECK(c.cleanup.keep_backups == 2);
+    CHECK(c.cleanup.keep_age_seconds == defaults.cleanup.keep_age_seconds);
+    CHECK(c.cleanup.consumer_ttl_seconds == defaults.cleanup.consumer_ttl_seconds);
+    REQUIRE(c.destinations.size() == 1);
+    const Destination d;
+    CHECK(c.destinations[0].connect_timeout_s == d.connect_timeout_s);
+    CHECK(c.destinations[0].io_timeout_s == d.io_timeout_s);
+    CHECK(c.destinations[0].accept_new_host_keys == d.accept_new_host_keys);
+    CHECK(c.destinations[0].remote_sync == d.remote_sync);
+    CHECK(c.destinations[0].identity.empty());
+}
+
 TEST_CASE("required accepts \"all\" or a count", "[config]") {
     CHECK_FALSE(parse_config("required = \"all\"", "t", "/").required);
     CHECK_THAT(config_error("required = \"some\""), Catch::Contains("required"));
