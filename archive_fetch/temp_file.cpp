@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <ctime>
 
 #include "base/unique_fd.h"
 
@@ -34,7 +35,7 @@ void remove_stale_temps_next_to(const std::string& target) noexcept {
     const std::string dir = slash == std::string::npos ? "." : target.substr(0, slash + 1);
     UniqueFd dirfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dirfd) return;
-    remove_stale_temps(dirfd.get(), is_temp_file_name, kStaleTempMinutes * 60, true);
+    remove_stale_temps(dirfd.get(), is_temp_file_name, std::time_t{kStaleTempMinutes} * 60, true);
 }
 
 }  // namespace walferry

@@ -42,7 +42,9 @@ fi
 echo "== release build"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWALFERRY_WERROR=ON
 cmake --build build/release -j"$jobs"
-ctest --test-dir build/release --output-on-failure
+# Two tests at a time: each picks its own ports, work dir and servers, and none may need an idle
+# machine to pass.
+ctest --test-dir build/release --output-on-failure -j"$jobs"
 check_system_spool
 
 # clang-tidy (.clang-tidy, findings are errors) runs in this build, the one compiled by clang:
@@ -56,7 +58,7 @@ cmake --build build/asan -j"$jobs"
 # the sanitizers watch the unit tests and the other end-to-end tests, whose binaries are the
 # instrumented ones.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/asan --output-on-failure -E 'pg_archive_cycle|kill9|cleanup_differential|cleanup_consumers|failover_cycle'
+  ctest --test-dir build/asan --output-on-failure -j"$jobs" -E 'pg_archive_cycle|kill9|cleanup_differential|cleanup_consumers|failover_cycle'
 
 check_system_spool
 

@@ -20,7 +20,7 @@ namespace walferry {
 namespace {
 
 constexpr int kCreateAttempts = 100;
-constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{64} * 1024;
 
 // One read(), or pread() at `offset` >= 0.
 std::size_t read_some(int fd, std::uint8_t* buf, std::size_t len, off_t offset,

@@ -20,7 +20,7 @@ namespace {
 constexpr std::size_t kReadChunk = 1 << 20;
 // A temp file untouched this long belongs to a killed writer: a live one writes a segment in
 // seconds and keeps touching it.
-constexpr std::time_t kStaleTempSeconds = 15 * 60;
+constexpr std::time_t kStaleTempSeconds = std::time_t{15} * 60;
 constexpr int kRandomDigits = 16;
 constexpr std::size_t kMaxFileName = 255;
 
