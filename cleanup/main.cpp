@@ -1,6 +1,7 @@
 // walferry-cleanup: archive_cleanup_command = 'walferry-cleanup [--consumer NAME] ARCHIVEDIR %r',
 // a timeline-aware drop-in for pg_archivecleanup, and scheduled pruning with --prune.
 #include "cleanup/cleanup.h"
+#include "cli/open_store.h"
 #include "cli/tool_main.h"
 
 int main(int argc, char** argv) {
@@ -43,5 +44,5 @@ int main(int argc, char** argv) {
         return status;
     }
     return run_tool(
-        kTool, [&] { return run_cleanup(o); }, cleanup_exit_code);
+        kTool, [&] { return run_cleanup(o, open_store); }, cleanup_exit_code);
 }

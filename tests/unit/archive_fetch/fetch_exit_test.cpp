@@ -28,6 +28,8 @@
 
 using namespace walferry;
 using walferry::testing::error_of;
+using walferry::testing::names_in;
+using walferry::testing::set_age;
 namespace fs = std::filesystem;
 
 namespace {
@@ -93,21 +95,6 @@ std::pair<std::uint64_t, Error> decompressed_until_refused(
         reader.finish();
     });
     return {out, e};
-}
-
-std::vector<std::string> names_in(const std::string& dir) {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-void set_age(const std::string& path, int seconds) {
-    struct timespec times[2];
-    ::clock_gettime(CLOCK_REALTIME, &times[0]);
-    times[0].tv_sec -= seconds;
-    times[1] = times[0];
-    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
 }
 
 }  // namespace
