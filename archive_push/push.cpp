@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <thread>
 
 #include "archive_push/backlog.h"
 #include "archive_push/batch.h"

@@ -55,6 +55,13 @@ class PushSetup {
 
     Spool spool() const { return Spool(scratch_ / "spool"); }
 
+    // walferry-push of a new 00000002.history, with the stores of `down` failing with `code`.
+    Run push_two(const std::vector<std::string>& down = {},
+                 ErrorCode code = ErrorCode::kUnavailable) {
+        for (const std::string& name : down) stores[name].fail(std::nullopt, code);
+        return push(wal("00000002.history", kTwo));
+    }
+
     // Entries of the backlog of destination `name` (none: no backlog at all).
     std::vector<std::string> backlog(const std::string& name) const {
         std::unique_ptr<Store> queue = spool().backlog(name, false);
@@ -103,8 +110,7 @@ TEST_CASE("push stores the file in every destination and a second push writes no
 
 TEST_CASE("push with required = all fails when one destination fails", "[push]") {
     PushSetup s("");
-    s.stores["b"].fail(std::nullopt, ErrorCode::kIo);
-    const Run run = s.push(s.wal("00000002.history", kTwo));
+    const Run run = s.push_two({"b"}, ErrorCode::kIo);
     CHECK(run.status == 8);
     CHECK(run.err == "walferry-push: error: memory://b: injected failure in stat (WF011)\n");
     CHECK(s.backlog("b").empty());  // nothing queued without required = N
@@ -113,8 +119,7 @@ TEST_CASE("push with required = all fails when one destination fails", "[push]")
 TEST_CASE("push with required = N succeeds once N hold the file and queues it for the others",
           "[push]") {
     PushSetup s("required = 2\n");
-    s.stores["c"].fail(std::nullopt, ErrorCode::kIo);
-    const Run run = s.push(s.wal("00000002.history", kTwo));
+    const Run run = s.push_two({"c"}, ErrorCode::kIo);
     CHECK(run.status == 0);
     CHECK(run.err ==
           "walferry-push: warning: \"c\": memory://c: injected failure in stat; "
@@ -137,9 +142,7 @@ TEST_CASE("push with required = N succeeds once N hold the file and queues it fo
 TEST_CASE("push with required = N fails when fewer than N hold the file and queues nothing",
           "[push]") {
     PushSetup s("required = 2\n");
-    s.stores["b"].fail(std::nullopt, ErrorCode::kIo);
-    s.stores["c"].fail(std::nullopt, ErrorCode::kIo);
-    const Run run = s.push(s.wal("00000002.history", kTwo));
+    const Run run = s.push_two({"b", "c"}, ErrorCode::kIo);
     CHECK(run.status == 8);
     // Every destination's own failure, the first one as the error.
     CHECK(run.err ==
@@ -153,8 +156,7 @@ TEST_CASE("push with required = N fails when fewer than N hold the file and queu
 TEST_CASE("a destination that just failed is left alone while the others make the quorum",
           "[push]") {
     PushSetup s("required = 2\n");
-    s.stores["c"].fail(std::nullopt, ErrorCode::kUnavailable);
-    REQUIRE(s.push(s.wal("00000002.history", kTwo)).status == 0);
+    REQUIRE(s.push_two({"c"}).status == 0);
     s.stores["c"].heal();
     const std::size_t calls = s.stores["c"].calls.size();
 
@@ -182,8 +184,7 @@ TEST_CASE("a destination that just failed is left alone while the others make th
 TEST_CASE("push --drain fails with a destination that still does not answer, keeping its backlog",
           "[push]") {
     PushSetup s("required = 1\n", {"a", "b"});
-    s.stores["b"].fail(std::nullopt, ErrorCode::kUnavailable);
-    REQUIRE(s.push(s.wal("00000002.history", kTwo)).status == 0);
+    REQUIRE(s.push_two({"b"}).status == 0);
     const Run run = s.push("", true);
     CHECK(run.status == 9);
     CHECK(run.err ==
@@ -226,7 +227,7 @@ TEST_CASE("a destination holding another file under the name refuses it: exit 5,
     const std::vector<std::uint8_t> before = s.stores["a"].files.at(std::string(kStoredTwo));
     s.stores["a"].puts.clear();
 
-    const Run run = s.push(s.wal("00000002.history", kTwo));
+    const Run run = s.push_two();
     // A conflict is never queued, even though b alone makes required = 1.
     CHECK(run.status == 5);
     const std::string ours = to_hex(walferry::testing::prepared_history(2, kTwo).file.meta.sha256);
@@ -245,8 +246,7 @@ TEST_CASE("a destination holding another file under the name refuses it: exit 5,
 
 TEST_CASE("a destination that cannot be reached is no refusal: queued, and remembered", "[push]") {
     PushSetup s("required = 1\n", {"a", "b"});
-    s.stores["a"].fail(std::nullopt, ErrorCode::kIo);
-    const Run run = s.push(s.wal("00000002.history", kTwo));
+    const Run run = s.push_two({"a"}, ErrorCode::kIo);
     CHECK(run.status == 0);
     CHECK(run.err ==
           "walferry-push: warning: \"a\": memory://a: injected failure in stat; "
