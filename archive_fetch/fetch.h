@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "cli/open_store.h"
 
 namespace walferry {
 
@@ -44,7 +45,8 @@ int failure_status(ErrorCode code, RecoveryMode requested, const std::string& di
 
 // One restore_command call; `options.mode` is resolved here if kAuto (main resolves it first, so
 // that every failure, one before this call too, follows the same mode). Returns the exit status;
-// throws Error for failures, which main maps with failure_status.
-int run_fetch(const FetchOptions& options);
+// throws Error for failures, which main maps with failure_status. Every source's store (the
+// prefetch worker's too) comes from `opener` (open_store; an in-memory one in tests).
+int run_fetch(const FetchOptions& options, const StoreOpener& opener);
 
 }  // namespace walferry

@@ -2,6 +2,7 @@
 #include <map>
 
 #include "archive_fetch/fetch.h"
+#include "cli/open_store.h"
 #include "cli/tool_main.h"
 
 int main(int argc, char** argv) try {
@@ -37,7 +38,7 @@ int main(int argc, char** argv) try {
     const RecoveryMode requested = modes.at(mode);
     options.mode = resolve_mode(requested, ".");
     return run_tool(
-        kTool, [&] { return run_fetch(options); },
+        kTool, [&] { return run_fetch(options, open_store); },
         [&](ErrorCode code) { return failure_status(code, requested, "."); });
 } catch (...) {
     return walferry::report_escaped_exception("walferry-fetch", [&](walferry::ErrorCode code) {

@@ -14,7 +14,6 @@
 #include "base/durable_file.h"
 #include "base/error.h"
 #include "base/spool_dir.h"
-#include "cli/open_store.h"
 
 namespace walferry {
 
@@ -39,7 +38,7 @@ void detach_fds(int lock_fd) {
 // the lock, runs `window` into the spool and exits. The caller waits only for the middle
 // process, which exits at once.
 void spawn_worker(PrefetchSpool& spool, const std::vector<Destination>& sources,
-                  const std::vector<WalName>& window, UniqueFd lock) {
+                  const StoreOpener& opener, const std::vector<WalName>& window, UniqueFd lock) {
     std::fflush(nullptr);
     pid_t child = ::fork();
     if (child < 0) return;
@@ -51,7 +50,7 @@ void spawn_worker(PrefetchSpool& spool, const std::vector<Destination>& sources,
         if (::chdir("/") != 0) ::_exit(0);
         ::alarm(kWorkerSecondsPerSegment * static_cast<unsigned>(window.size()));
         try {
-            fill_spool(spool, sources, window);
+            fill_spool(spool, sources, window, opener);
         } catch (...) {
             // Nothing to tell: the calls that follow fetch from the sources.
         }
@@ -65,8 +64,8 @@ void spawn_worker(PrefetchSpool& spool, const std::vector<Destination>& sources,
 std::optional<Prefetcher> Prefetcher::open(const Config& config,
                                            const std::vector<Destination>& sources,
                                            const std::string& target_path,
-                                           std::optional<std::uint64_t> server_sysid,
-                                           bool verbose) {
+                                           std::optional<std::uint64_t> server_sysid, bool verbose,
+                                           StoreOpener opener) {
     if (config.fetch.prefetch <= 0) return std::nullopt;
     bool remote = false;
     for (const Destination& s : sources)
@@ -74,7 +73,7 @@ std::optional<Prefetcher> Prefetcher::open(const Config& config,
     if (!remote) return std::nullopt;
     Prefetcher p(
         PrefetchSpool(config.spool, prefetch_dir(target_path, sources), server_sysid.value_or(0)),
-        sources, config.fetch.prefetch, verbose);
+        sources, std::move(opener), config.fetch.prefetch, verbose);
     if (!server_sysid) {
         p.warn("no global/pg_control in the data directory of \"" + target_path +
                "\" or in the working directory: the recovering server's cluster is unknown; no "
@@ -99,9 +98,13 @@ std::optional<Prefetcher> Prefetcher::open(const Config& config,
     return p;
 }
 
-Prefetcher::Prefetcher(PrefetchSpool spool, std::vector<Destination> sources, int depth,
-                       bool verbose)
-    : spool_(std::move(spool)), sources_(std::move(sources)), depth_(depth), verbose_(verbose) {}
+Prefetcher::Prefetcher(PrefetchSpool spool, std::vector<Destination> sources, StoreOpener opener,
+                       int depth, bool verbose)
+    : spool_(std::move(spool)),
+      sources_(std::move(sources)),
+      opener_(std::move(opener)),
+      depth_(depth),
+      verbose_(verbose) {}
 
 void Prefetcher::warn(const std::string& message) const {
     if (verbose_) std::fprintf(stderr, "walferry-fetch: warning: %s\n", message.c_str());
@@ -149,45 +152,68 @@ void Prefetcher::after_served(const WalName& name, std::uint64_t seg_size) {
             warn("a prefetch worker is running for " + spool_.dir());
             return;
         }
-        spawn_worker(spool_, sources_, window, std::move(lock));
+        spawn_worker(spool_, sources_, opener_, window, std::move(lock));
     } catch (const Error& e) {
         warn(std::string(e.what()) + "; no prefetch");
     }
 }
 
+namespace {
+
+// The worker's sources: one store, so one SSH session, per source for the whole window; a
+// source that failed is not asked again by this worker.
+class WorkerSources {
+  public:
+    WorkerSources(const std::vector<Destination>& sources, const StoreOpener& opener)
+        : sources_(sources), opener_(opener), stores_(sources.size()), failed_(sources.size()) {}
+
+    // Segment `name` into `spool` from the first source with a good copy; false if none has one.
+    bool fetch(PrefetchSpool& spool, const WalName& name) {
+        for (std::size_t i = 0; i < sources_.size(); ++i) {
+            if (!failed_[i] && fetch_from(spool, i, name)) return true;
+        }
+        return false;
+    }
+
+  private:
+    bool fetch_from(PrefetchSpool& spool, std::size_t i, const WalName& name) {
+        try {
+            if (!stores_[i]) stores_[i] = opener_(sources_[i]);
+            return spool.store_from(*stores_[i], name) == RestoreOutcome::kRestored;
+        } catch (const Error& e) {
+            if (!is_damage(e.code())) {
+                // Unreachable, a missing archive directory or walferry.info: not asked again,
+                // and never taken for "not archived yet".
+                failed_[i] = true;
+                stores_[i].reset();
+                return false;
+            }
+            // Nobody reads this process's stderr: the next call says it.
+            spool.note_damage(
+                {sources_[i].location.url(), name.archive_file_name(), e.code(), e.what()}, i);
+            // An archive of another cluster has nothing for this one.
+            if (e.code() == ErrorCode::kForeignCluster) failed_[i] = true;
+            return false;
+        }
+    }
+
+    const std::vector<Destination>& sources_;
+    const StoreOpener& opener_;
+    std::vector<std::unique_ptr<Store>> stores_;
+    std::vector<bool> failed_;
+};
+
+}  // namespace
+
 void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
-                const std::vector<WalName>& window) {
+                const std::vector<WalName>& window, const StoreOpener& opener) {
     spool.remove_leftovers();
     std::vector<WalName> present = spool.entries();
     for (const WalName& e : names_not_in(present, window)) spool.remove(e);
-    // One store, so one SSH session, per source for the whole window; a source that failed
-    // is not asked again by this worker.
-    std::vector<std::unique_ptr<Store>> stores(sources.size());
-    std::vector<bool> failed(sources.size(), false);
+    WorkerSources from(sources, opener);
     for (const WalName& name : names_not_in(window, present)) {
-        bool stored = false;
-        for (std::size_t i = 0; i < sources.size() && !stored; ++i) {
-            if (failed[i]) continue;
-            try {
-                if (!stores[i]) stores[i] = open_store(sources[i]);
-                stored = spool.store_from(*stores[i], name) == RestoreOutcome::kRestored;
-            } catch (const Error& e) {
-                if (is_damage(e.code())) {
-                    // Nobody reads this process's stderr: the next call says it.
-                    spool.note_damage(
-                        {sources[i].location.url(), name.archive_file_name(), e.code(), e.what()},
-                        i);
-                    // An archive of another cluster has nothing for this one.
-                    if (e.code() == ErrorCode::kForeignCluster) failed[i] = true;
-                } else {
-                    // Unreachable, a missing archive directory or walferry.info: not asked
-                    // again, and never taken for "not archived yet".
-                    failed[i] = true;
-                    stores[i].reset();
-                }
-            }
-        }
-        if (!stored) return;  // not archived yet, or no good copy: the calls will ask the sources
+        // Not archived yet, or no good copy: the calls will ask the sources.
+        if (!from.fetch(spool, name)) return;
     }
 }
 

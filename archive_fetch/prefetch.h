@@ -23,6 +23,7 @@
 
 #include "archive_fetch/prefetch_spool.h"
 #include "cli/config.h"
+#include "cli/open_store.h"
 #include "wal/wal_name.h"
 
 namespace walferry {
@@ -34,11 +35,12 @@ class Prefetcher {
     // identifier `server_sysid` is unknown (no pg_control: the spool could not tell its
     // cluster's entries from another's), or when the spool is not an absolute path or lies
     // inside the data directory of `target_path` (said with `verbose`), or is not walferry's own
-    // (spool_dir.h; always said).
+    // (spool_dir.h; always said). The worker opens its stores with `opener`.
     static std::optional<Prefetcher> open(const Config& config,
                                           const std::vector<Destination>& sources,
                                           const std::string& target_path,
-                                          std::optional<std::uint64_t> server_sysid, bool verbose);
+                                          std::optional<std::uint64_t> server_sysid, bool verbose,
+                                          StoreOpener opener);
 
     // Steps 0, 1 and 2 for segment `name`. True if it was served from the spool (`seg_size` set).
     bool serve(const WalName& name, const std::string& target_path, std::uint64_t& seg_size);
@@ -47,12 +49,14 @@ class Prefetcher {
     void after_served(const WalName& name, std::uint64_t seg_size);
 
   private:
-    Prefetcher(PrefetchSpool spool, std::vector<Destination> sources, int depth, bool verbose);
+    Prefetcher(PrefetchSpool spool, std::vector<Destination> sources, StoreOpener opener, int depth,
+               bool verbose);
     void warn(const std::string& message) const;
     void report_damage_notes();
 
     PrefetchSpool spool_;
     std::vector<Destination> sources_;
+    StoreOpener opener_;
     int depth_;
     bool verbose_;
 };
@@ -60,8 +64,9 @@ class Prefetcher {
 // The worker's job, in the detached process: fetch `window` into `spool` from `sources`.
 // Entries outside the window or of another cluster and leftover temporary files are removed
 // first; each damaged copy (a segment of another cluster is one) met on a source is noted in the
-// spool (PrefetchSpool::note_damage) for the next call to print.
+// spool (PrefetchSpool::note_damage) for the next call to print. One store per source, from
+// `opener`, serves the whole window; a source that fails otherwise is not asked again.
 void fill_spool(PrefetchSpool& spool, const std::vector<Destination>& sources,
-                const std::vector<WalName>& window);
+                const std::vector<WalName>& window, const StoreOpener& opener);
 
 }  // namespace walferry

@@ -140,10 +140,10 @@ namespace {
 
 // For a local archive, whether it still holds the marked file (its metadata: one small read);
 // a remote one is taken at its word.
-bool still_holds(const Destination& d, const BatchMarker& marker) {
+bool still_holds(const Destination& d, const BatchMarker& marker, const StoreOpener& opener) {
     if (d.location.scheme != Location::Scheme::kFile) return true;
     try {
-        std::unique_ptr<Store> store = open_store(d);
+        std::unique_ptr<Store> store = opener(d);
         std::optional<ObjectStat> st =
             store->stat(parse_wal_name(marker.name).archive_file_name(), kMetaReadSize);
         if (!st) return false;
@@ -159,14 +159,14 @@ bool still_holds(const Destination& d, const BatchMarker& marker) {
 }  // namespace
 
 bool marker_covers(const BatchMarker& marker, const std::vector<Destination>& destinations,
-                   std::optional<int> required, std::int64_t now) {
+                   std::optional<int> required, std::int64_t now, const StoreOpener& opener) {
     if (now < marker.written || now - marker.written > kMarkerMaxAgeS) return false;
     int held = 0;
     for (const auto& d : destinations) {
         const MarkerHolder holder{d.name, d.location.url()};
         if (std::find(marker.destinations.begin(), marker.destinations.end(), holder) !=
                 marker.destinations.end() &&
-            still_holds(d, marker)) {
+            still_holds(d, marker, opener)) {
             ++held;
         }
     }

@@ -20,6 +20,7 @@
 #include "archive/sha256.h"
 #include "archive_push/wal_file.h"
 #include "cli/config.h"
+#include "cli/open_store.h"
 #include "store/store.h"
 #include "wal/wal_name.h"
 
@@ -73,8 +74,9 @@ std::optional<BatchMarker> read_marker(Store& markers, const std::string& wal_na
 // kMarkerMaxAgeS old and `required` (nullopt: all) of `destinations` hold it, each with the
 // same name and URL as when it stored it and, if local, still holding a copy with the marker's
 // size and SHA-256 in its metadata.
+// A local destination's store comes from `opener`.
 bool marker_covers(const BatchMarker& marker, const std::vector<Destination>& destinations,
-                   std::optional<int> required, std::int64_t now);
+                   std::optional<int> required, std::int64_t now, const StoreOpener& opener);
 
 // True if the file at `path` is the one `marker` was written for: the very same version of the
 // same file (identity unchanged since it was hashed: nothing can have written to it), or else the

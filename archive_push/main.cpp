@@ -1,5 +1,6 @@
 // walferry-push: archive_command = 'walferry-push %p [DEST...]'
 #include "archive_push/push.h"
+#include "cli/open_store.h"
 #include "cli/tool_main.h"
 
 int main(int argc, char** argv) try {
@@ -31,7 +32,7 @@ int main(int argc, char** argv) try {
         if (!options.drain && walpath->count() == 0) throw CLI::RequiredError("WALPATH");
     });
     if (int status = parse_command_line(app, argc, argv); status >= 0) return status;
-    return run_tool(kTool, [&] { return run_push(options); });
+    return run_tool(kTool, [&] { return run_push(options, open_store); });
 } catch (...) {
     return walferry::report_escaped_exception("walferry-push");
 }

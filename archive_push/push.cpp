@@ -7,10 +7,10 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <thread>
 
 #include "archive_push/backlog.h"
 #include "archive_push/batch.h"
+#include "archive_push/destination_push.h"
 #include "archive_push/prepared_queue.h"
 #include "archive_push/publish.h"
 #include "archive_push/spool.h"
@@ -27,19 +27,6 @@ namespace {
 
 constexpr std::string_view kTool = "walferry-push";
 
-struct FileResult {
-    std::optional<PublishOutcome> outcome;
-    std::optional<Error> error;
-};
-
-// What one destination's thread did.
-struct DestinationRun {
-    const Destination* destination = nullptr;
-    std::optional<DrainResult> drain;
-    std::optional<Error> spool_error;  // its backlog could not be read
-    std::vector<FileResult> files;
-};
-
 std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
@@ -51,97 +38,68 @@ void warn(const std::string& message) {
     std::fprintf(stderr, "%s: warning: %s\n", kTool.data(), message.c_str());
 }
 
-// One destination: its backlog oldest first, then every file of the batch in order as it is
-// prepared, over one store. A failure to reach it fails the files not tried yet; a refusal only
-// fails that file. `queue` is null for --drain.
-void run_destination(const Destination& d, const Spool& spool, PreparedQueue* queue,
-                     const CompressOptions& compress, std::optional<std::int64_t> skip_age,
-                     DestinationRun& run) {
-    run.files.resize(queue ? queue->capacity() : 0);
-    std::size_t next = 0;
-    auto fail_rest = [&](const Error& e) {
-        if (!is_refusal(e.code()) && !skip_age) note_unreachable(spool, d.name);
-        if (!queue) return;
-        for (const std::size_t count = queue->final_count(); next < count; ++next)
-            run.files[next].error = e;
-    };
-    if (skip_age) {
-        return fail_rest(
-            Error(ErrorCode::kUnavailable, "not tried: it failed " + std::to_string(*skip_age) +
-                                               " s ago (tried again " +
-                                               std::to_string(kRetryUnreachableAfterS) +
-                                               " s after a failure, or now by --drain)"));
-    }
-    try {
-        std::unique_ptr<Store> store = open_store(d);
-        if (queue) store->warm_up();  // the handshake while the batch is being compressed
-        try {
-            if (auto backlog = spool.backlog(d.name, false))
-                run.drain = drain_backlog(*backlog, *store, compress);
-        } catch (const Error& e) {
-            run.spool_error = e;
-        }
-        if (run.drain && run.drain->failure) return fail_rest(*run.drain->failure);
-        Publisher publisher(*store);
-        for (; queue; ++next) {
-            const PreparedWal* wal = queue->wait(next);
-            if (!wal) break;
-            try {
-                run.files[next].outcome = publisher.publish(*wal, next == 0);
-            } catch (const Error& e) {
-                run.files[next].error = e;
-                if (!is_refusal(e.code())) {
-                    ++next;
-                    return fail_rest(e);
-                }
-            }
-        }
-        note_reachable(spool, d.name);  // it answered every time (sftp connects lazily)
-    } catch (const Error& e) {
-        fail_rest(e);
-    } catch (const std::exception& e) {
-        fail_rest(Error(ErrorCode::kInternal, e.what()));
-    }
+// What one call works with: the config, the destinations and the rules that follow from them.
+struct PushCall {
+    Config config;
+    std::vector<Destination> destinations;
+    std::optional<int> required;  // nullopt: all (also when N is every destination)
+    Spool spool;
+    CompressOptions compress;
+    const StoreOpener& opener;
+    bool verbose = false;
+};
+
+PushCall prepare_call(const PushOptions& options, const std::string& cwd,
+                      const StoreOpener& opener) {
+    Config config = load_config(options.config_path, cwd);
+    std::vector<Destination> destinations =
+        destinations_from(options.destinations, config, cwd, "destination");
+    std::optional<int> required = config.required;
+    if (required && *required >= static_cast<int>(destinations.size())) required.reset();
+    Spool spool(config.spool);
+    const CompressOptions compress{options.level.value_or(config.compress_level), config.threads};
+    return PushCall{
+        std::move(config), std::move(destinations), required, std::move(spool), compress, opener,
+        options.verbose};
 }
 
-// `skip_ages`: for each destination left alone this time, how long ago it failed; empty: none.
-std::vector<DestinationRun> run_all(const std::vector<Destination>& destinations,
-                                    const Spool& spool, PreparedQueue* queue,
-                                    const CompressOptions& compress,
+// `queue` null: --drain.
+std::vector<DestinationRun> run_all(const PushCall& call, PreparedQueue* queue,
                                     const std::vector<std::optional<std::int64_t>>& skip_ages) {
-    std::vector<DestinationRun> runs(destinations.size());
-    {
-        std::vector<std::jthread> threads;
-        for (std::size_t i = 0; i < destinations.size(); ++i) {
-            runs[i].destination = &destinations[i];
-            threads.emplace_back(run_destination, std::cref(destinations[i]), std::cref(spool),
-                                 queue, std::cref(compress),
-                                 skip_ages.empty() ? std::nullopt : skip_ages[i],
-                                 std::ref(runs[i]));
-        }
+    return push_to_destinations(call.destinations, call.spool, call.compress, call.opener, queue,
+                                skip_ages);
+}
+
+std::vector<std::string> names_of(const std::vector<Destination>& destinations) {
+    std::vector<std::string> names;
+    for (const auto& d : destinations) names.push_back(d.name);
+    return names;
+}
+
+// Bytes of the files at `paths` (those that can be looked at).
+std::uint64_t file_bytes(const std::vector<std::string>& paths) {
+    std::uint64_t bytes = 0;
+    for (const std::string& path : paths) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0) bytes += static_cast<std::uint64_t>(st.st_size);
     }
-    return runs;
+    return bytes;
 }
 
 // With required = N: how long ago each destination left alone by this push failed.
 // Only while the backlog has room for what they would miss (every file of the batch, counted
 // at its raw size): a push that would fail on the cap tries them instead, in case they are back.
-std::vector<std::optional<std::int64_t>> skipped_destinations(const std::vector<std::string>& names,
-                                                              const Spool& spool,
-                                                              std::optional<int> required,
-                                                              const std::vector<std::string>& paths,
-                                                              std::uint64_t cap) {
-    if (!required) return {};
-    std::vector<std::optional<std::int64_t>> ages = unreachable_ages(spool, names);
-    std::vector<bool> skip = destinations_to_skip(ages, *required);
+std::vector<std::optional<std::int64_t>> skipped_destinations(
+    const PushCall& call, const std::vector<std::string>& paths) {
+    if (!call.required) return {};
+    std::vector<std::optional<std::int64_t>> ages =
+        unreachable_ages(call.spool, names_of(call.destinations));
+    std::vector<bool> skip = destinations_to_skip(ages, *call.required);
     const auto skipped = static_cast<std::uint64_t>(std::count(skip.begin(), skip.end(), true));
     if (skipped == 0) return {};
-    std::uint64_t batch_bytes = 0;
-    for (const std::string& path : paths) {
-        struct stat st {};
-        if (::stat(path.c_str(), &st) == 0) batch_bytes += static_cast<std::uint64_t>(st.st_size);
-    }
-    if (spool.backlog_total_bytes() + batch_bytes * skipped > cap) return {};
+    if (call.spool.backlog_total_bytes() + file_bytes(paths) * skipped >
+        call.config.backlog_cap_bytes)
+        return {};
     for (std::size_t i = 0; i < ages.size(); ++i) {
         if (!skip[i]) ages[i].reset();
     }
@@ -162,26 +120,12 @@ void report_drain(const DestinationRun& run, bool verbose) {
     }
 }
 
-// Whether file `i` is done: every destination holds it, or `required` do and the others have it
-// in their backlog. Otherwise the error to report (refusals first: a conflict is never queued).
-// `source`: the file's absolute path, recorded with a backlog entry.
-std::optional<Error> settle(std::size_t i, const PreparedWal& wal, const std::string& source,
-                            std::vector<DestinationRun>& runs, std::optional<int> required,
-                            const Spool& spool, std::uint64_t cap, std::uint64_t& backlog_total,
-                            std::vector<MarkerHolder>& holders) {
-    std::vector<const DestinationRun*> failed;
-    for (const auto& run : runs) {
-        const FileResult& r = run.files[i];
-        if (r.outcome)
-            holders.push_back({run.destination->name, run.destination->location.url()});
-        else
-            failed.push_back(&run);
-    }
-    if (failed.empty()) return std::nullopt;
-    for (const auto* run : failed) {
-        if (is_refusal(run->files[i].error->code())) return run->files[i].error;
-    }
-    if (!required || static_cast<int>(holders.size()) < *required) return failed[0]->files[i].error;
+// Puts file `i`, which the `failed` runs' destinations missed, into their backlogs, under
+// backlog_cap_bytes (`backlog_total`: what the backlogs hold, this call's additions counted).
+std::optional<Error> queue_missed(std::size_t i, const PreparedWal& wal, const std::string& source,
+                                  const std::vector<const DestinationRun*>& failed,
+                                  const PushCall& call, std::uint64_t& backlog_total) {
+    const std::uint64_t cap = call.config.backlog_cap_bytes;
     const std::uint64_t adding = wal.file.stored_size() * failed.size();
     if (backlog_total + adding > cap) {
         return Error(ErrorCode::kUnavailable,
@@ -192,7 +136,8 @@ std::optional<Error> settle(std::size_t i, const PreparedWal& wal, const std::st
     }
     try {
         for (const auto* run : failed) {
-            add_to_backlog(*spool.backlog(run->destination->name, true), wal, now_ns(), source);
+            add_to_backlog(*call.spool.backlog(run->destination->name, true), wal, now_ns(),
+                           source);
         }
     } catch (const Error& e) {
         return Error(e.code(),
@@ -206,31 +151,101 @@ std::optional<Error> settle(std::size_t i, const PreparedWal& wal, const std::st
     return std::nullopt;
 }
 
+// Whether file `i` is done: every destination holds it, or `required` do and the others have it
+// in their backlog. Otherwise the error to report (refusals first: a conflict is never queued).
+// `source`: the file's absolute path, recorded with a backlog entry. `holders`: the destinations
+// that hold it.
+std::optional<Error> settle(std::size_t i, const PreparedWal& wal, const std::string& source,
+                            const std::vector<DestinationRun>& runs, const PushCall& call,
+                            std::uint64_t& backlog_total, std::vector<MarkerHolder>& holders) {
+    std::vector<const DestinationRun*> failed;
+    for (const auto& run : runs) {
+        if (run.files[i].outcome)
+            holders.push_back({run.destination->name, run.destination->location.url()});
+        else
+            failed.push_back(&run);
+    }
+    if (failed.empty()) return std::nullopt;
+    for (const auto* run : failed) {
+        if (is_refusal(run->files[i].error->code())) return run->files[i].error;
+    }
+    if (!call.required || static_cast<int>(holders.size()) < *call.required)
+        return failed[0]->files[i].error;
+    return queue_missed(i, wal, source, failed, call, backlog_total);
+}
+
+// -v: where file `i` is now.
+void report_stored(const std::vector<DestinationRun>& runs, std::size_t i, const PreparedWal& wal) {
+    for (const auto& run : runs) {
+        if (!run.files[i].outcome) continue;
+        std::fprintf(stderr, "%s: %s %s in %s (%llu bytes, stored %llu)\n", kTool.data(),
+                     *run.files[i].outcome == PublishOutcome::kStored ? "stored" : "already had",
+                     wal.name.wal_file_name().c_str(), run.destination->name.c_str(),
+                     static_cast<unsigned long long>(wal.file.meta.raw_size),
+                     static_cast<unsigned long long>(wal.file.stored_size()));
+    }
+}
+
+// %p was not settled: every destination's own failure is said, the first one as the error.
+[[noreturn]] void fail_push(const Error& error, const std::vector<DestinationRun>& runs) {
+    for (const auto& run : runs) {
+        const auto& e = run.files[0].error;
+        if (e && std::string_view(error.what()).find(e->what()) == std::string_view::npos)
+            print_error(kTool, e->what());
+    }
+    throw error;
+}
+
+// Records that look-ahead file `wal` is in the `holders`, so that its own call answers at once.
+// False if the marker could not be written (said as a warning).
+bool mark_ahead(Store& markers, const PreparedWal& wal, const std::vector<MarkerHolder>& holders) {
+    try {
+        write_marker(markers,
+                     BatchMarker{wal.name.wal_file_name(), wal.file.meta.raw_size,
+                                 wal.file.meta.sha256, holders, wal.identity, std::time(nullptr)});
+        return true;
+    } catch (const Error& e) {
+        warn("batch marker for \"" + wal.name.wal_file_name() + "\": " + e.what());
+        return false;
+    }
+}
+
+// Settles the files of the batch in order. %p must be settled, or the call fails (and nothing is
+// marked ahead); at the first look-ahead file that is not (or cannot be marked) the batch ends:
+// it and the later ones stay for their own calls. `sources`: the files' absolute paths.
+void settle_batch(const PushCall& call, const std::vector<const PreparedWal*>& files,
+                  const std::vector<std::string>& sources, const std::vector<DestinationRun>& runs,
+                  Store* markers) {
+    std::uint64_t backlog_total = call.spool.backlog_total_bytes();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        std::vector<MarkerHolder> holders;
+        std::optional<Error> error =
+            settle(i, *files[i], sources[i], runs, call, backlog_total, holders);
+        if (call.verbose) report_stored(runs, i, *files[i]);
+        if (i == 0 && error) fail_push(*error, runs);
+        if (error || (i > 0 && !mark_ahead(*markers, *files[i], holders))) return;
+    }
+}
+
 std::string base_name(const std::string& path) {
     std::size_t slash = path.rfind('/');
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::vector<std::string> names_of(const std::vector<Destination>& destinations) {
-    std::vector<std::string> names;
-    for (const auto& d : destinations) names.push_back(d.name);
-    return names;
-}
-
 // True if an earlier call pushed this very file ahead into these very destinations, recently
 // (marker_covers), and it is the same file (marker_matches_file: unchanged, or the same size and
 // SHA-256).
-bool answered_by_marker(const Spool& spool, const std::string& wal_path,
-                        const std::vector<Destination>& destinations, std::optional<int> required) {
-    std::unique_ptr<Store> markers = spool.markers(false);
+bool answered_by_marker(const PushCall& call, const std::string& wal_path) {
+    std::unique_ptr<Store> markers = call.spool.markers(false);
     if (!markers) return false;
     const std::string name = base_name(wal_path);
     WalName parsed;
     if (!try_parse_wal_name(name, parsed) || parsed.compressed) return false;
     std::optional<BatchMarker> marker = read_marker(*markers, name);
     if (!marker) return false;
-    bool ok = marker_covers(*marker, destinations, required, std::time(nullptr)) &&
-              marker_matches_file(*marker, wal_path);
+    bool ok =
+        marker_covers(*marker, call.destinations, call.required, std::time(nullptr), call.opener) &&
+        marker_matches_file(*marker, wal_path);
     try {
         markers->remove(marker_file_name(name));  // used once, or stale
     } catch (const Error&) {
@@ -268,12 +283,11 @@ std::vector<std::string> batch_paths(const std::string& wal_path, const Config& 
     return paths;
 }
 
-int run_drain(const std::vector<Destination>& destinations, const Spool& spool,
-              const CompressOptions& compress, bool verbose) {
-    std::vector<DestinationRun> runs = run_all(destinations, spool, nullptr, compress, {});
+int run_drain(const PushCall& call) {
+    std::vector<DestinationRun> runs = run_all(call, nullptr, {});
     std::optional<Error> first;
     for (const auto& run : runs) {
-        report_drain(run, verbose);
+        report_drain(run, call.verbose);
         if (run.spool_error && !first) first = run.spool_error;
         if (!run.drain) continue;
         if (run.drain->failure) {
@@ -294,22 +308,18 @@ int run_drain(const std::vector<Destination>& destinations, const Spool& spool,
     return 0;
 }
 
+std::string absolute(const std::string& path, const std::string& cwd) {
+    return path.starts_with('/') ? path : cwd + "/" + path;
+}
+
 }  // namespace
 
-int run_push(const PushOptions& options) {
+int run_push(const PushOptions& options, const StoreOpener& opener) {
     const std::string cwd = current_directory();
-    Config config = load_config(options.config_path, cwd);
-    std::vector<Destination> destinations =
-        destinations_from(options.destinations, config, cwd, "destination");
-    std::optional<int> required = config.required;
-    if (required && *required >= static_cast<int>(destinations.size())) required.reset();
-    const Spool spool(config.spool);
-    const CompressOptions compress{options.level.value_or(config.compress_level), config.threads};
-    if (options.drain) return run_drain(destinations, spool, compress, options.verbose);
-    spool.check_outside_data_dir(options.wal_path);
-
-    const std::vector<std::string> names = names_of(destinations);
-    if (answered_by_marker(spool, options.wal_path, destinations, required)) {
+    const PushCall call = prepare_call(options, cwd, opener);
+    if (options.drain) return run_drain(call);
+    call.spool.check_outside_data_dir(options.wal_path);
+    if (answered_by_marker(call, options.wal_path)) {
         if (options.verbose) {
             std::fprintf(stderr, "%s: %s was pushed ahead with an earlier file\n", kTool.data(),
                          options.wal_path.c_str());
@@ -320,59 +330,18 @@ int run_push(const PushOptions& options) {
     std::unique_ptr<Store> markers;
     // The files are read and compressed while the destinations connect.
     const std::vector<std::string> paths =
-        batch_paths(options.wal_path, config, spool, options.verbose, markers);
-    PreparedQueue queue(paths, compress);
-    std::vector<DestinationRun> runs =
-        run_all(destinations, spool, &queue, compress,
-                skipped_destinations(names, spool, required, paths, config.backlog_cap_bytes));
+        batch_paths(options.wal_path, call.config, call.spool, options.verbose, markers);
+    PreparedQueue queue(paths, call.compress);
+    std::vector<DestinationRun> runs = run_all(call, &queue, skipped_destinations(call, paths));
     if (std::optional<Error> error = queue.error()) throw *error;
     std::vector<const PreparedWal*> files;
-    for (std::size_t i = 0, n = queue.final_count(); i < n; ++i) files.push_back(queue.wait(i));
-    for (const auto& run : runs) report_drain(run, options.verbose);
-    std::uint64_t backlog_total = spool.backlog_total_bytes();
-    std::optional<Error> failure;
-    for (std::size_t i = 0; i < files.size(); ++i) {
-        std::vector<MarkerHolder> holders;
-        const std::string source = paths[i].starts_with('/') ? paths[i] : cwd + "/" + paths[i];
-        std::optional<Error> error = settle(i, *files[i], source, runs, required, spool,
-                                            config.backlog_cap_bytes, backlog_total, holders);
-        if (options.verbose) {
-            for (const auto& run : runs) {
-                if (!run.files[i].outcome) continue;
-                std::fprintf(
-                    stderr, "%s: %s %s in %s (%llu bytes, stored %llu)\n", kTool.data(),
-                    *run.files[i].outcome == PublishOutcome::kStored ? "stored" : "already had",
-                    files[i]->name.wal_file_name().c_str(), run.destination->name.c_str(),
-                    static_cast<unsigned long long>(files[i]->file.meta.raw_size),
-                    static_cast<unsigned long long>(files[i]->file.stored_size()));
-            }
-        }
-        if (i == 0) {
-            if (error) {
-                // Every destination's own failure, the first one as the error.
-                for (const auto& run : runs) {
-                    const auto& e = run.files[0].error;
-                    if (e &&
-                        std::string_view(error->what()).find(e->what()) == std::string_view::npos)
-                        print_error(kTool, e->what());
-                }
-                failure = error;
-                break;  // nothing is marked ahead when %p itself failed
-            }
-            continue;
-        }
-        if (error) break;  // later ones stay for their own calls
-        try {
-            write_marker(*markers,
-                         BatchMarker{files[i]->name.wal_file_name(), files[i]->file.meta.raw_size,
-                                     files[i]->file.meta.sha256, holders, files[i]->identity,
-                                     std::time(nullptr)});
-        } catch (const Error& e) {
-            warn("batch marker for \"" + files[i]->name.wal_file_name() + "\": " + e.what());
-            break;
-        }
+    std::vector<std::string> sources;
+    for (std::size_t i = 0, n = queue.final_count(); i < n; ++i) {
+        files.push_back(queue.wait(i));
+        sources.push_back(absolute(paths[i], cwd));
     }
-    if (failure) throw *failure;
+    for (const auto& run : runs) report_drain(run, options.verbose);
+    settle_batch(call, files, sources, runs, markers.get());
     return 0;
 }
 

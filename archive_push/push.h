@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/open_store.h"
+
 namespace walferry {
 
 struct PushOptions {
@@ -18,8 +20,9 @@ struct PushOptions {
 
 // One archive_command call: the backlog first, then %p (and the look-ahead batch) to every
 // destination in parallel, one thread and one store (session) each; required = N puts what
-// failed destinations missed into the backlog. With `drain`, only the backlog is sent.
+// failed destinations missed into the backlog. With `drain`, only the backlog is sent. Every
+// destination's store comes from `opener` (open_store; an in-memory one in tests).
 // Returns the exit status; throws Error for failures (mapped by main).
-int run_push(const PushOptions& options);
+int run_push(const PushOptions& options, const StoreOpener& opener);
 
 }  // namespace walferry

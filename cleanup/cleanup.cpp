@@ -15,7 +15,7 @@
 #include "cleanup/prune_sources.h"
 #include "cleanup/sftp_consumer_store.h"
 #include "cli/config.h"
-#include "store/file_store.h"
+#include "cli/open_store.h"
 #include "store/location.h"
 #include "store/sftp/sftp_store.h"
 #include "wal/cleanup_rules.h"
@@ -33,28 +33,37 @@ struct Archive {
     std::string label;          // for messages
 };
 
-Archive open_archive(const std::string& text, const Config& config) {
+// The destination ARCHIVEDIR names: a configured one by name, else its location with the
+// connection settings of the destination with that URL, else defaults.
+Destination archive_destination(const std::string& text, const Config& config) {
     const Destination* named = nullptr;
     for (const Destination& d : config.destinations) {
         if (d.name == text) named = &d;
     }
-    Location loc = named ? named->location : parse_location(text, current_directory());
+    Destination dest;
+    dest.location = named ? named->location : parse_location(text, current_directory());
+    dest.name = dest.location.url();
+    if (dest.location.scheme == Location::Scheme::kFile) return dest;
+    for (const Destination& d : config.destinations) {
+        if (&d == named || d.location.url() == dest.location.url()) return d;
+    }
+    return dest;
+}
+
+Archive open_archive(const std::string& text, const Config& config, const StoreOpener& opener) {
+    const Destination dest = archive_destination(text, config);
+    const Location& loc = dest.location;
     Archive out;
-    out.label = loc.url();
     if (loc.scheme != Location::Scheme::kFile) {
-        Destination dest;
-        dest.name = loc.url();
-        dest.location = loc;
-        for (const Destination& d : config.destinations) {
-            if (&d == named || d.location.url() == loc.url()) {
-                dest = d;
-                break;
-            }
+        out.store = opener(dest);
+        out.sftp = dynamic_cast<SftpStore*>(out.store.get());
+        out.label = out.store->describe();
+        // Consumer records need a backend that can hold them; every remote one open_store gives
+        // today is SFTP.
+        if (!out.sftp) {
+            throw Error(ErrorCode::kUnsupported,
+                        "cleanup of \"" + out.label + "\" is not supported (no consumer records)");
         }
-        auto store = std::make_unique<SftpStore>(dest);
-        out.sftp = store.get();
-        out.label = store->describe();
-        out.store = std::move(store);
         return out;
     }
     struct stat st {};
@@ -64,7 +73,7 @@ Archive open_archive(const std::string& text, const Config& config) {
     }
     out.dir = loc.path;
     out.label = loc.path;
-    out.store = std::make_unique<FileStore>(loc.path);
+    out.store = opener(dest);
     return out;
 }
 
@@ -99,77 +108,80 @@ void warn_stale(const std::vector<ConsumerRecord>& records, std::int64_t now, st
     }
 }
 
-}  // namespace
-
-int run_cleanup(const CleanupOptionsCli& options) {
-    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
-    // An SFTP archive (a URL or a destination's name) takes its connection settings from the
-    // config's destinations; a plain local directory needs no config, as pg_archivecleanup.
+// An SFTP archive (a URL or a destination's name) takes its connection settings from the
+// config's destinations; a plain local directory needs no config, as pg_archivecleanup.
+Config cleanup_config(const CleanupOptionsCli& options) {
     const bool needs_config =
         options.prune || options.config_path || options.archive.starts_with("sftp://");
-    Config config;
-    if (needs_config) {
-        config = load_config(options.config_path, current_directory());
-    } else if (!is_local_dir(options.archive)) {
-        try {
-            config = load_config(options.config_path, current_directory());
-        } catch (const Error&) {
-            // Only consulted for a destination's name; the archive path's error follows.
-        }
+    if (needs_config) return load_config(options.config_path, current_directory());
+    if (is_local_dir(options.archive)) return Config{};
+    try {
+        return load_config(options.config_path, current_directory());
+    } catch (const Error&) {
+        // Only consulted for a destination's name; the archive path's error follows.
+        return Config{};
     }
+}
 
-    Archive archive = open_archive(options.archive, config);
-
-    if (options.forget_consumer) {
-        check_consumer_name(*options.forget_consumer);
-        ConsumerRegistry registry = open_registry(archive, false, options.lock_wait_s);
-        if (!registry.forget(*options.forget_consumer)) {
-            throw Error(ErrorCode::kInvalidState, "no consumer \"" + *options.forget_consumer +
-                                                      "\" is recorded in \"" + archive.label +
-                                                      "\"");
-        }
-        return 0;
+int forget_consumer(const std::string& name, Archive& archive, int lock_wait_s) {
+    check_consumer_name(name);
+    ConsumerRegistry registry = open_registry(archive, false, lock_wait_s);
+    if (!registry.forget(name)) {
+        throw Error(ErrorCode::kInvalidState,
+                    "no consumer \"" + name + "\" is recorded in \"" + archive.label + "\"");
     }
-    if (!options.cutoff && !options.prune) {
-        throw Error(ErrorCode::kUsage, "must specify oldest kept WAL file");
-    }
+    return 0;
+}
 
-    Store& store = *archive.store;
-    std::vector<ArchiveEntry> entries = list_archive(store, options.strip_ext);
-    const std::uint64_t seg_size = archive_segment_size(store, entries);
-
-    // Every position that must be respected: the one given, each recorded consumer, and with
-    // --prune what the servers and policies say. Recording happens under the archive's lock.
-    std::vector<CleanupCutoff> cutoffs;
+// The positions this call brings: the one given (the command line's, or a consumer's to
+// record), and with --prune what the servers and policies say (recorded as consumers').
+struct NewCutoffs {
+    std::vector<CleanupCutoff> unrecorded;
     std::map<std::string, WalName> updates;  // consumer name -> new cutoff to record
+};
+
+NewCutoffs new_cutoffs(const CleanupOptionsCli& options, const Config& config,
+                       const std::vector<ArchiveEntry>& entries, std::uint64_t seg_size) {
+    NewCutoffs out;
     if (options.cutoff) {
         WalName cut = parse_cutoff_name(strip(*options.cutoff, options.strip_ext));
         if (options.consumer) {
             check_consumer_name(*options.consumer);
-            updates[*options.consumer] = cut;
+            out.updates[*options.consumer] = cut;
         } else {
-            cutoffs.push_back(CleanupCutoff{"command line", cut});
+            out.unrecorded.push_back(CleanupCutoff{"command line", cut});
         }
     }
     if (options.prune) {
-        for (auto& [name, cut] : prune_cutoffs(config, entries, seg_size)) updates[name] = cut;
+        for (auto& [name, cut] : prune_cutoffs(config, entries, seg_size)) out.updates[name] = cut;
     }
+    return out;
+}
 
-    ConsumerRegistry registry =
-        open_registry(archive, !updates.empty() && !options.dry_run, options.lock_wait_s);
+// Every position that must be respected: the new ones, recorded (under the archive's lock, which
+// the returned registry holds), and each other recorded consumer's.
+std::vector<CleanupCutoff> all_cutoffs(NewCutoffs given, const ConsumerRegistry& registry,
+                                       const CleanupOptionsCli& options, const Config& config,
+                                       std::int64_t now) {
     if (!options.dry_run) {
-        for (const auto& [name, cut] : updates) registry.record(name, cut, now);
+        for (const auto& [name, cut] : given.updates) registry.record(name, cut, now);
     }
     std::vector<ConsumerRecord> records = registry.load();
     warn_stale(records, now, config.cleanup.consumer_ttl_seconds);
+    std::vector<CleanupCutoff> cutoffs = std::move(given.unrecorded);
     for (const ConsumerRecord& r : records) {
-        if (!updates.count(r.name)) cutoffs.push_back(CleanupCutoff{r.name, r.cutoff});
+        if (!given.updates.count(r.name)) cutoffs.push_back(CleanupCutoff{r.name, r.cutoff});
     }
-    for (const auto& [name, cut] : updates) cutoffs.push_back(CleanupCutoff{name, cut});
+    for (const auto& [name, cut] : given.updates) cutoffs.push_back(CleanupCutoff{name, cut});
     if (cutoffs.empty()) throw Error(ErrorCode::kInternal, "no cutoff to clean up to");
+    return cutoffs;
+}
 
-    // The cutoffs' histories place every file. With --prune-diverged the newer timelines' too:
-    // what a kept newer timeline reads of its ancestors is kept with it.
+// The cutoffs' histories place every file. With --prune-diverged the newer timelines' too:
+// what a kept newer timeline reads of its ancestors is kept with it.
+CleanupRules rules_for(Store& store, const std::vector<ArchiveEntry>& entries,
+                       const std::vector<CleanupCutoff>& cutoffs, std::uint64_t seg_size,
+                       const CleanupOptionsCli& options) {
     std::set<std::uint32_t> archive_timelines;
     for (const ArchiveEntry& e : entries) {
         if (e.is_wal) archive_timelines.insert(e.name.tli);
@@ -179,9 +191,15 @@ int run_cleanup(const CleanupOptionsCli& options) {
     if (options.prune_diverged) {
         wanted.insert(archive_timelines.upper_bound(*wanted.begin()), archive_timelines.end());
     }
-    CleanupRules rules(load_histories(store, entries, wanted), archive_timelines, cutoffs, seg_size,
-                       CleanupOptions{options.prune_diverged, options.clean_backup_history});
+    return CleanupRules(load_histories(store, entries, wanted), archive_timelines, cutoffs,
+                        seg_size,
+                        CleanupOptions{options.prune_diverged, options.clean_backup_history});
+}
 
+// Each file's decision, reported (-n, -d), and carried out unless -n.
+void decide_and_remove(Store& store, const std::vector<ArchiveEntry>& entries,
+                       const CleanupRules& rules, const CleanupOptionsCli& options,
+                       const Config& config, std::int64_t now) {
     CleanupReport report(store, options.dry_run, options.debug);
     for (const ArchiveEntry& e : entries) {
         if (!e.is_wal) {
@@ -198,6 +216,30 @@ int run_cleanup(const CleanupOptionsCli& options) {
         if (d.remove && !options.dry_run) store.remove(e.stored);
     }
     report.finish();
+}
+
+}  // namespace
+
+int run_cleanup(const CleanupOptionsCli& options, const StoreOpener& opener) {
+    const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+    const Config config = cleanup_config(options);
+    Archive archive = open_archive(options.archive, config, opener);
+    if (options.forget_consumer)
+        return forget_consumer(*options.forget_consumer, archive, options.lock_wait_s);
+    if (!options.cutoff && !options.prune) {
+        throw Error(ErrorCode::kUsage, "must specify oldest kept WAL file");
+    }
+
+    Store& store = *archive.store;
+    const std::vector<ArchiveEntry> entries = list_archive(store, options.strip_ext);
+    const std::uint64_t seg_size = archive_segment_size(store, entries);
+    NewCutoffs given = new_cutoffs(options, config, entries, seg_size);
+    const ConsumerRegistry registry =
+        open_registry(archive, !given.updates.empty() && !options.dry_run, options.lock_wait_s);
+    const std::vector<CleanupCutoff> cutoffs =
+        all_cutoffs(std::move(given), registry, options, config, now);
+    const CleanupRules rules = rules_for(store, entries, cutoffs, seg_size, options);
+    decide_and_remove(store, entries, rules, options, config, now);
     return 0;
 }
 

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "cli/open_store.h"
+
 namespace walferry {
 
 struct CleanupOptionsCli {
@@ -21,7 +23,9 @@ struct CleanupOptionsCli {
     int lock_wait_s = 60;  // SFTP archives: how long to wait for a held lock
 };
 
+// The archive's store comes from `opener` (open_store; an in-memory one in tests); its consumer
+// records are kept through SFTP for an SftpStore, else in the local directory ARCHIVEDIR.
 // Returns the exit status; throws Error, which main maps with cleanup_exit_code.
-int run_cleanup(const CleanupOptionsCli& options);
+int run_cleanup(const CleanupOptionsCli& options, const StoreOpener& opener);
 
 }  // namespace walferry

@@ -1,6 +1,7 @@
 // walferry-cleanup: archive_cleanup_command = 'walferry-cleanup [--consumer NAME] ARCHIVEDIR %r',
 // a timeline-aware drop-in for pg_archivecleanup, and scheduled pruning with --prune.
 #include "cleanup/cleanup.h"
+#include "cli/open_store.h"
 #include "cli/tool_main.h"
 
 int main(int argc, char** argv) try {
@@ -43,7 +44,7 @@ int main(int argc, char** argv) try {
         return status;
     }
     return run_tool(
-        kTool, [&] { return run_cleanup(o); }, cleanup_exit_code);
+        kTool, [&] { return run_cleanup(o, open_store); }, cleanup_exit_code);
 } catch (...) {
     return walferry::report_escaped_exception("walferry-cleanup", walferry::cleanup_exit_code);
 }

@@ -1,6 +1,7 @@
 // Turns a configured destination or source into the Store that serves it.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "cli/config.h"
@@ -10,6 +11,11 @@ namespace walferry {
 
 // file:// -> FileStore, sftp:// -> SftpStore (which connects on first use).
 std::unique_ptr<Store> open_store(const Destination& destination);
+
+// How the commands get a store for a destination or source: open_store in the binaries, an
+// in-memory store in the unit tests of their orchestration. Called from several threads at once
+// (walferry-push opens one store per destination thread), and again for each new session.
+using StoreOpener = std::function<std::unique_ptr<Store>(const Destination&)>;
 
 // Destinations from positional arguments, or from the config when there are none.
 // Error(kUsage) if both are empty.

@@ -26,6 +26,8 @@
 
 using namespace walferry;
 using walferry::testing::error_of;
+using walferry::testing::names_in;
+using walferry::testing::set_age;
 namespace fs = std::filesystem;
 
 namespace {

@@ -22,6 +22,7 @@
 #include "cli/config.h"
 #include "expect_error.h"
 #include "memory_store.h"
+#include "memory_store_opener.h"
 #include "scratch_dir.h"
 #include "test_data.h"
 
@@ -404,7 +405,7 @@ TEST_CASE("the worker fills the window from the sources and stops at the first g
         REQUIRE(spool.store_from(old, seg(1, 0, 3)) == RestoreOutcome::kRestored);
     }
     std::ofstream(spool.dir() + "/.x.walferry-tmp.123456") << "half";
-    fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 8));
+    fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 8), open_store);
     // 3 is outside the window; 8 is not archived: the worker stops there, 9 is not fetched.
     CHECK(dir_names(spool.dir()) ==
           std::vector<std::string>{"000000010000000000000006", "000000010000000000000006.ok",
@@ -473,7 +474,7 @@ TEST_CASE("the worker notes a damaged copy and takes the next source's", "[prefe
     }
     PrefetchSpool spool(scratch.path(), "prefetch", kSysid);
     UniqueFd lock = spool.try_lock();
-    fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 2));
+    fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 2), open_store);
     CHECK(names(spool.entries()) == std::vector<std::string>{"000000010000000000000006"});
     std::vector<DamageNote> notes = spool.take_damage_notes();
     REQUIRE(notes.size() == 1);
@@ -482,6 +483,38 @@ TEST_CASE("the worker notes a damaged copy and takes the next source's", "[prefe
     CHECK(is_damage(notes[0].code));
     CHECK(notes[0].message.find("is damaged") != std::string::npos);
     CHECK(notes[0].message.find(scratch / "archive0") != std::string::npos);
+}
+
+TEST_CASE("the worker asks a source that failed no more and fills the window from the next",
+          "[prefetch]") {
+    ScratchDir scratch;
+    walferry::testing::MemoryDestinations stores;
+    std::vector<Destination> sources(2);
+    for (std::size_t i = 0; i < 2; ++i) {
+        sources[i].name = i == 0 ? "down" : "up";
+        sources[i].location = parse_location("sftp://u@h" + std::to_string(i) + ":22/a", "/");
+        MemoryStore& store = stores[sources[i].name];
+        store.set(kArchiveInfoName, info_text());
+        for (std::uint32_t s : {6u, 7u})
+            store.files[seg(1, 0, s).archive_file_name()] = stored_segment(seg(1, 0, s));
+    }
+    stores["down"].fail(std::nullopt, ErrorCode::kUnavailable);
+    PrefetchSpool spool(scratch.path(), "prefetch", kSysid);
+    UniqueFd lock = spool.try_lock();
+    fill_spool(spool, sources, prefetch_window(seg(1, 0, 5), k1M, 3), stores.opener());
+    // 6 and 7 from "up"; 8 is in neither: the worker stops there.
+    CHECK(names(spool.entries()) ==
+          std::vector<std::string>{"000000010000000000000006", "000000010000000000000007"});
+    CHECK(stores.opens("down") == 1);
+    CHECK(stores["down"].calls == std::vector<std::string>{"get 000000010000000000000006.zst"});
+    CHECK(stores.opens("up") == 1);  // one session for the whole window
+    // Each segment's copy, then its archive's walferry.info (the wrong-cluster guard); the
+    // missing one is "not found" only because walferry.info is there.
+    CHECK(stores["up"].calls ==
+          std::vector<std::string>{"get 000000010000000000000006.zst", "get walferry.info",
+                                   "get 000000010000000000000007.zst", "get walferry.info",
+                                   "get 000000010000000000000008.zst", "stat walferry.info"});
+    CHECK(spool.take_damage_notes().empty());  // not reached is no damage
 }
 
 TEST_CASE("prefetch is on only with a remote source and a usable spool outside PGDATA",
@@ -495,17 +528,18 @@ TEST_CASE("prefetch is on only with a remote source and a usable spool outside P
     local[0].location = parse_location("file:///archive", "/");
     Config config;
     config.spool = scratch / "spool";
-    CHECK(Prefetcher::open(config, remote, target, kSysid, false).has_value());
+    CHECK(Prefetcher::open(config, remote, target, kSysid, false, open_store).has_value());
     // Without the recovering server's system identifier the spool cannot tell clusters apart.
-    CHECK_FALSE(Prefetcher::open(config, remote, target, std::nullopt, false).has_value());
-    CHECK_FALSE(Prefetcher::open(config, local, target, kSysid, false).has_value());
+    CHECK_FALSE(
+        Prefetcher::open(config, remote, target, std::nullopt, false, open_store).has_value());
+    CHECK_FALSE(Prefetcher::open(config, local, target, kSysid, false, open_store).has_value());
     config.fetch.prefetch = 0;
-    CHECK_FALSE(Prefetcher::open(config, remote, target, kSysid, false).has_value());
+    CHECK_FALSE(Prefetcher::open(config, remote, target, kSysid, false, open_store).has_value());
     config.fetch.prefetch = 8;
     config.spool = scratch / "data/walferry-spool";  // inside the data directory
-    CHECK_FALSE(Prefetcher::open(config, remote, target, kSysid, false).has_value());
+    CHECK_FALSE(Prefetcher::open(config, remote, target, kSysid, false, open_store).has_value());
     config.spool = "relative/spool";
-    CHECK_FALSE(Prefetcher::open(config, remote, target, kSysid, false).has_value());
+    CHECK_FALSE(Prefetcher::open(config, remote, target, kSysid, false, open_store).has_value());
     // Nothing is made on disk by deciding.
     CHECK_FALSE(fs::exists(scratch / "spool"));
 }
@@ -541,7 +575,7 @@ TEST_CASE("a spool entry of another cluster is refused and every entry removed",
 
     Config config;
     config.spool = root;
-    auto prefetcher = Prefetcher::open(config, sources, target, kNew, false);
+    auto prefetcher = Prefetcher::open(config, sources, target, kNew, false, open_store);
     REQUIRE(prefetcher.has_value());
     CHECK_FALSE(prefetcher->serve(seg(1, 0, 6), target, seg_size));
     CHECK(scratch.read("data/pg_wal/RECOVERYXLOG") == "old");

@@ -252,10 +252,10 @@ TEST_CASE("batch markers round-trip and cover as required says", "[batch]") {
     const auto sb1 = destination("sb1", "sftp://u@h1:22/a"),
                sb2 = destination("sb2", "sftp://u@h2:22/a"),
                sb3 = destination("sb3", "sftp://u@h3:22/a");
-    CHECK(marker_covers(m, {sb1, sb2}, std::nullopt, now));
-    CHECK_FALSE(marker_covers(m, {sb1, sb2, sb3}, std::nullopt, now));
-    CHECK(marker_covers(m, {sb1, sb2, sb3}, 2, now));
-    CHECK_FALSE(marker_covers(m, {sb2, sb3}, 2, now));
+    CHECK(marker_covers(m, {sb1, sb2}, std::nullopt, now, open_store));
+    CHECK_FALSE(marker_covers(m, {sb1, sb2, sb3}, std::nullopt, now, open_store));
+    CHECK(marker_covers(m, {sb1, sb2, sb3}, 2, now, open_store));
+    CHECK_FALSE(marker_covers(m, {sb2, sb3}, 2, now, open_store));
     CHECK(error_of([] { parse_marker("name=x\n"); }).code() == ErrorCode::kInvalidState);
     // A marker of the first format names destinations by name alone: not trusted.
     CHECK(error_of([] {
@@ -283,10 +283,13 @@ TEST_CASE("a marker vouches for a destination by name and url", "[batch]") {
                   {{"sb1", "sftp://u@h1:22/a"}},
                   std::nullopt,
                   now};
-    CHECK(marker_covers(m, {destination("sb1", "sftp://u@h1:22/a")}, std::nullopt, now));
+    CHECK(
+        marker_covers(m, {destination("sb1", "sftp://u@h1:22/a")}, std::nullopt, now, open_store));
     // The same name with another url is another archive.
-    CHECK_FALSE(marker_covers(m, {destination("sb1", "sftp://u@h9:22/a")}, std::nullopt, now));
-    CHECK_FALSE(marker_covers(m, {destination("sb1", "sftp://u@h1:22/b")}, std::nullopt, now));
+    CHECK_FALSE(
+        marker_covers(m, {destination("sb1", "sftp://u@h9:22/a")}, std::nullopt, now, open_store));
+    CHECK_FALSE(
+        marker_covers(m, {destination("sb1", "sftp://u@h1:22/b")}, std::nullopt, now, open_store));
 }
 
 TEST_CASE("a marker answers only within its age limit", "[batch]") {
@@ -294,9 +297,10 @@ TEST_CASE("a marker answers only within its age limit", "[batch]") {
     BatchMarker m{
         "000000010000000000000005", 1, sha256({}), {{"sb1", "sftp://u@h1:22/a"}}, std::nullopt, t};
     const std::vector<Destination> d{destination("sb1", "sftp://u@h1:22/a")};
-    CHECK(marker_covers(m, d, std::nullopt, t + kMarkerMaxAgeS));
-    CHECK_FALSE(marker_covers(m, d, std::nullopt, t + kMarkerMaxAgeS + 1));
-    CHECK_FALSE(marker_covers(m, d, std::nullopt, t - 1));  // the clock went back: unknown age
+    CHECK(marker_covers(m, d, std::nullopt, t + kMarkerMaxAgeS, open_store));
+    CHECK_FALSE(marker_covers(m, d, std::nullopt, t + kMarkerMaxAgeS + 1, open_store));
+    CHECK_FALSE(
+        marker_covers(m, d, std::nullopt, t - 1, open_store));  // the clock went back: unknown age
 }
 
 TEST_CASE("a marker for a local archive holds only while the archive holds the file", "[batch]") {
@@ -306,12 +310,13 @@ TEST_CASE("a marker for a local archive holds only while the archive holds the f
     BatchMarker m{"00000002.history", wal.file.meta.raw_size, wal.file.meta.sha256,
                   {{"a", url}},       std::nullopt,           1795400000};
     const std::vector<Destination> d{destination("a", url)};
-    CHECK_FALSE(marker_covers(m, d, std::nullopt, m.written));  // not there (archive replaced)
+    CHECK_FALSE(
+        marker_covers(m, d, std::nullopt, m.written, open_store));  // not there (archive replaced)
     FileStore store(dir.path());
     publish(store, wal);
-    CHECK(marker_covers(m, d, std::nullopt, m.written));
+    CHECK(marker_covers(m, d, std::nullopt, m.written, open_store));
     m.sha256 = sha256(walferry::testing::bytes_of("other"));
-    CHECK_FALSE(marker_covers(m, d, std::nullopt, m.written));
+    CHECK_FALSE(marker_covers(m, d, std::nullopt, m.written, open_store));
 }
 
 TEST_CASE("a marker answers for the very same file, or for the same bytes hashed again",

@@ -169,7 +169,7 @@ TEST_CASE("a prefetch spool planted as a link to pg_wal: no prefetch and nothing
 
     Config config;
     config.spool = root;
-    CHECK_FALSE(Prefetcher::open(config, sources, target, kSysid, false).has_value());
+    CHECK_FALSE(Prefetcher::open(config, sources, target, kSysid, false, open_store).has_value());
     // What a worker or a call would do with it, had it been opened: all refused.
     PrefetchSpool spool(root, key, kSysid);
     CHECK_THROWS_AS(spool.try_lock(), Error);
@@ -182,7 +182,8 @@ TEST_CASE("a prefetch spool planted as a link to pg_wal: no prefetch and nothing
                       0);
     CHECK_THROWS_AS(
         fill_spool(spool, sources,
-                   prefetch_window(parse_wal_name("000000010000000000000005"), 1u << 20, 4)),
+                   prefetch_window(parse_wal_name("000000010000000000000005"), 1u << 20, 4),
+                   open_store),
         Error);
     check_victim_intact(victim);
 }

@@ -32,18 +32,7 @@ std::string get_text(Store& store, std::string_view name) {
 
 // Every entry in the directory, hidden ones included.
 std::vector<std::string> entries(const ScratchDir& dir) {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir.path())) out.push_back(e.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-void age(const std::string& path, int seconds) {
-    struct timespec times[2];
-    ::clock_gettime(CLOCK_REALTIME, &times[0]);
-    times[0].tv_sec -= seconds;
-    times[1] = times[0];
-    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0);
+    return names_in(dir.path());
 }
 
 }  // namespace
@@ -147,11 +136,11 @@ TEST_CASE("put removes stale temp files and keeps fresh ones", "[file_store]") {
     std::string other_stale = ".walferry-tmp.00000002.history.zst.00000000feedface";
     std::string fresh = ".walferry-tmp.000000010000000000000002.zst.0000000012345678";
     for (const auto& name : {stale, other_stale, fresh}) dir.write(name, "left by a killed push");
-    age(dir / stale, 16 * 60);
-    age(dir / other_stale, 60 * 60);
-    age(dir / fresh, 14 * 60);  // may still be written by a live pusher
+    set_age(dir / stale, 16 * 60);
+    set_age(dir / other_stale, 60 * 60);
+    set_age(dir / fresh, 14 * 60);  // may still be written by a live pusher
     dir.write(".unrelated", "not ours");
-    age(dir / ".unrelated", 60 * 60);
+    set_age(dir / ".unrelated", 60 * 60);
 
     REQUIRE(put_text(store, "000000010000000000000002.zst", "segment"));
     CHECK(entries(dir) ==
