@@ -40,23 +40,4 @@ inline bool put_text(Store& store, std::string_view name, std::string_view a,
     return store.put(name, parts);
 }
 
-// Every entry of directory `dir`, hidden ones included, sorted.
-inline std::vector<std::string> names_in(const std::string& dir) {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(dir))
-        out.push_back(e.path().filename());
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-// Sets the access and modification times of `path` (a link itself, not what it points to)
-// `seconds` into the past.
-inline void set_age(const std::string& path, int seconds) {
-    struct timespec times[2];
-    ::clock_gettime(CLOCK_REALTIME, &times[0]);
-    times[0].tv_sec -= seconds;
-    times[1] = times[0];
-    REQUIRE(::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) == 0);
-}
-
 }  // namespace walferry::testing

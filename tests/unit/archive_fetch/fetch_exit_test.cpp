@@ -26,8 +26,6 @@
 
 using namespace walferry;
 using walferry::testing::error_of;
-using walferry::testing::names_in;
-using walferry::testing::set_age;
 namespace fs = std::filesystem;
 
 namespace {
