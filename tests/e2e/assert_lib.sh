@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # tests/e2e/assert_lib.sh: the one assertion layer of walferry's end-to-end tests (as PostgreSQL's
 # TAP splits Utils.pm from Cluster.pm). lib.sh (PostgreSQL nodes) and fault_lib.sh (no server)
-# source it; sshd_lib.sh, cleanup_lib.sh and failover_lib.sh use it through lib.sh. A test:
+# source it, and so do sshd_lib.sh, cleanup_lib.sh and failover_lib.sh (on top of lib.sh). A test:
 #
 #   source "$(dirname "$0")/fault_lib.sh"     # or lib.sh, which set up the work dir
 #   run "$PUSH" "$seg" "$WORK/archive"         # status in $RC, output in $OUT and $ERR
@@ -17,6 +17,8 @@
 # Naming: assert_* is the layer's plumbing; check/expect_* assert; run/run_in run a command whose
 # outcome the expect_* helpers then look at; note reports progress; fail ends the test.
 
+# Sourced once: lib.sh, fault_lib.sh and the libraries on top of lib.sh all source it.
+[[ -z "${ASSERT_NAME:-}" ]] || return 0
 ASSERT_NAME=$(basename "$0" .sh)
 ASSERT_CHECKS=0
 ASSERT_DONE=0

@@ -74,7 +74,8 @@ expect_prune_refused() {
   expect_eq "exit status with $2" 1 "$CL_STATUS"
   expect_eq "error lines with $2" 1 "$(grep -c '' <<<"$CL_ERR")"
   # shellcheck disable=SC2053 # PATTERN is a glob
-  check "unclear error with $2: $CL_ERR" test "$CL_ERR" = "$3"
+  [[ "$CL_ERR" == $3 ]] || fail "unclear error with $2: $CL_ERR"
+  pass
   expect_eq "archive after --prune with $2" "$before" "$(cl_listing "$E2E_WORK/archive")"
 }
 

@@ -235,7 +235,8 @@ for sb in sb1 sb2; do
   for name in 00000002.history 00000003.history "$last1" "$partial2"; do
     check "$name.zst is not in $sb's archive" test -f "${FO_ARCHIVE[$sb]}/$name.zst"
   done
-  stats=$(fo_verify_archive "${FO_ARCHIVE[$sb]}")
+  fo_verify_archive "${FO_ARCHIVE[$sb]}" >"$E2E_WORK/stats"  # in this shell: its checks count
+  stats=$(cat "$E2E_WORK/stats")
   note "$sb: $(tr '\n' ' ' <<<"$stats")"
   expect_eq "history files in $sb's archive" 2 "$(awk '$1 == "history" {print $2}' <<<"$stats")"
   expect_eq ".partial files in $sb's archive" 1 "$(awk '$1 == "partial" {print $2}' <<<"$stats")"

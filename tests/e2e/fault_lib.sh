@@ -26,8 +26,7 @@ FAULT_RAM_DIRS=()
 fault_cleanup() {
     local status=$?
     local dir
-    assert_exit_status "$status"
-    status=$?
+    assert_exit_status "$status" || status=$?
     for dir in "${FAULT_RAM_DIRS[@]}"; do
         rm -rf "$dir"
     done

@@ -213,12 +213,12 @@ e2e_install_trap() {
 }
 
 # e2e_cleanup STATUS: stop every server this test started (newest first), print the logs when
-# the test failed, remove the work dir unless WALFERRY_KEEP=1. Runs from the EXIT trap.
+# the test failed, remove the work dir unless WALFERRY_KEEP=1. Runs from the EXIT trap and exits
+# with STATUS, or 1 when a test would end with 0 without assert_done (assert_exit_status).
 e2e_cleanup() {
   local status=${1:-0} i
   set +e
-  assert_exit_status "$status"
-  status=$?
+  assert_exit_status "$status" || status=$?
   trap - INT TERM
   for ((i = ${#E2E_STARTED[@]} - 1; i >= 0; i--)); do
     pg_stop_quietly "${E2E_STARTED[$i]}"
@@ -231,7 +231,7 @@ e2e_cleanup() {
       rm -rf -- "$E2E_WORK"
     fi
   fi
-  return "$status"
+  exit "$status"
 }
 
 # pg_stop_quietly NODE: stop a node if it runs, whatever it takes; never fails. Used by cleanup.

@@ -26,6 +26,9 @@
 #
 # Naming: sshd_* functions; per-server facts in SSHD_HOST/PORT/PID/DIR[<name>].
 
+# shellcheck source=tests/e2e/assert_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/assert_lib.sh"
+
 declare -gA SSHD_HOST=() SSHD_PORT=() SSHD_PID=() SSHD_DIR=()
 SSHD_USER_KEY=""
 SSHD_KNOWN_HOSTS=""
