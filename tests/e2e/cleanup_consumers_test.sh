@@ -188,6 +188,7 @@ while read -r name; do
   (($(cl_segno "$name") >= first_diverged)) && diverged+=("$name")
 done < <(cl_segments "$archive" 1)
 ((${#diverged[@]} >= 6)) || fail "only ${#diverged[@]} dead-branch segments archived"
+pass
 note "old primary archived ${#diverged[@]} dead-branch segments: ${diverged[0]}..${diverged[-1]}"
 
 # Timeline 2 goes on; sb1 is a primary now, no longer a consumer.

@@ -341,6 +341,7 @@ check_reads() {
         seg_name "$t" "$s" "$SPL"
         for f in "$N" "$N$EXT"; do
             [[ -e $DIR/$f && -z ${in_wf[$f]:-} ]] && fail "$what: $f removed, recovery along $whose reads it (-n: ${said[$f]:-})"
+            pass
         done
     done
     count[$counter]=$((${count[$counter]:-0} + max - CS + 1))
@@ -381,6 +382,7 @@ for k in "same" "newer timeline kept" "history missing, kept" "diverged pruned" 
 done
 for k in "newer timeline kept" "diverged pruned"; do
     ((${count[$k]:-0} > 0)) || fail "no run exercised \"$k\": the generator lost its reach"
+    pass
 done
 
 # ---------------------------------------------------------------------------------------------

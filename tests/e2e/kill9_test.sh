@@ -46,6 +46,7 @@ check_archive() {
                     ! grep -qE '^wal_segment_size *= *67108864$' "$entry"; then
                     fail "$what: incomplete walferry.info: $(cat "$entry")"
                 fi
+                pass
                 ;;
             .walferry-tmp.*)
                 # A killed writer's temp file: hidden, and never ending like an archived name.
@@ -54,6 +55,7 @@ check_archive() {
                 ;;
             [0-9A-F]*.zst)
                 [[ $base =~ ^[0-9A-F]{24}\.zst$ ]] || fail "$what: unexpected file $base"
+                pass
                 ;;
             *) fail "$what: unexpected entry $base in the archive" ;;
         esac

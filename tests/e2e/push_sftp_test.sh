@@ -221,6 +221,7 @@ for i in 1 2 3 4 5 6; do
   wait "$pid" 2>/dev/null || true
   f=$E2E_WORK/sb1/kill/${seg##*/}.zst
   [[ ! -e $f ]] || cmp -s <(zstd -q -d -c "$f") "$seg" || fail "partial ${seg##*/} after kill -9"
+  pass
 done
 for seg in "$E2E_WORK"/src/*; do
   check "push of ${seg##*/} after kill -9 failed" e2e_as_user "$PUSH" -c "$E2E_WORK/kill.toml" "$seg"
