@@ -63,6 +63,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 check_system_spool
 
 echo "== fuzzers"
+# Every build/asan/bin/fuzz_* (the four parsers of wal/ and the container decoder of archive/),
+# each from its seed corpus tests/fuzz/corpus/<target>/ copied to a scratch directory.
 fuzz_seconds=${WALFERRY_FUZZ_SECONDS:-20}
 for target in build/asan/bin/fuzz_*; do
   name=$(basename "$target")

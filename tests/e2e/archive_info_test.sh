@@ -5,6 +5,7 @@
 # re-created only from what the stored segments say, so that a foreign cluster cannot claim the
 # archive.
 set -euo pipefail
+# shellcheck source=tests/e2e/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
 
@@ -57,8 +58,7 @@ for info in "$N/walferry.info" "$WORK/newer2/walferry.info"; do
     grep -qE '^unverified_wal_magic = 0xD125$' "$info" ||
         fail "$info does not record the unverified magic: $(cat "$info")"
     pass
-    grep -qE '^pg_major = [0-9]+$' "$info" || fail "$info has no numeric pg_major: $(cat "$info")"
-    pass
+    check "$info has no numeric pg_major: $(cat "$info")" grep -qE '^pg_major = [0-9]+$' "$info"
 done
 for segno in 2 3; do
     run "$PUSH" "$WORK/nsrc/00000001000000000000000$segno" "$N"
@@ -119,4 +119,4 @@ expect_rc 0 "re-push own segment 2"
 expect_stderr_empty "re-push own segment 2"
 run "$PUSH" "$WORK/foreign/000000010000000000000002" "$A"
 expect_rc 6 "push foreign after the re-creation"
-fault_done
+assert_done

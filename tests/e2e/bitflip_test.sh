@@ -5,6 +5,7 @@
 # copy is damaged and why, leave no target and no temp file, and with a good copy in a second
 # source restore the good bytes. Push must not overwrite a damaged stored file.
 set -euo pipefail
+# shellcheck source=tests/e2e/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
 
@@ -30,7 +31,7 @@ note "$name.zst: $size bytes, metadata frame $meta bytes"
 text_offset() {
     local at
     at=$(head -c "$meta" "$stored" | grep -abo "$1=" | head -n1 | cut -d: -f1)
-    [[ -n $at ]] || fail "no $1= in the metadata frame"
+    check "no $1= in the metadata frame" test -n "$at"
     echo $((at + ${#1} + 1))
 }
 
@@ -39,9 +40,9 @@ fresh_damaged_copy() {
     cp -a "$G" "$D"
 }
 
-# expect_refused WHAT: every way of fetching the damaged copy alone fails without a trace, and a
+# expect_damage_refused WHAT: every way of fetching the damaged copy alone fails without a trace, and a
 # good copy in a second source is used.
-expect_refused() {
+expect_damage_refused() {
     local what=$1 state
     state=$(dir_state "$D")
     run_in "$PGDATA" "$FETCH" --mode standby "$name" pg_wal/RECOVERYXLOG "$D"
@@ -80,7 +81,8 @@ flip_case() {
     fresh_damaged_copy
     flip_bit "$D/$name.zst" "$2" "$3"
     cmp -s "$D/$name.zst" "$stored" && fail "$1: flip_bit changed nothing"
-    expect_refused "$1"
+    pass
+    expect_damage_refused "$1"
 }
 
 note "one bit flipped in the zstd payload"
@@ -107,25 +109,25 @@ flip_case "metadata: last newline" $((meta - 1)) 3
 note "truncated, empty and substituted files"
 fresh_damaged_copy
 truncate -s -1 "$D/$name.zst"
-expect_refused "truncated by one byte"
+expect_damage_refused "truncated by one byte"
 fresh_damaged_copy
 truncate -s "$meta" "$D/$name.zst"
-expect_refused "truncated to the metadata frame"
+expect_damage_refused "truncated to the metadata frame"
 fresh_damaged_copy
 truncate -s $((meta - 1)) "$D/$name.zst"
-expect_refused "truncated inside the metadata frame"
+expect_damage_refused "truncated inside the metadata frame"
 fresh_damaged_copy
 : >"$D/$name.zst"
-expect_refused "empty file"
+expect_damage_refused "empty file"
 fresh_damaged_copy
 cp "$G/000000010000000000000006.zst" "$D/$name.zst"
-expect_refused "segment 6's container stored as segment 5"
+expect_damage_refused "segment 6's container stored as segment 5"
 fresh_damaged_copy
 zstd -q -f -o "$D/$name.zst" "$seg"
-expect_refused "plain zstd file without walferry metadata"
+expect_damage_refused "plain zstd file without walferry metadata"
 fresh_damaged_copy
 cat "$stored" "$stored" >"$D/$name.zst"
-expect_refused "container followed by a second copy of itself"
+expect_damage_refused "container followed by a second copy of itself"
 
 note "push does not overwrite a damaged stored file"
 fresh_damaged_copy
@@ -156,9 +158,16 @@ sha_at=$(head -c "$small_meta" "$WORK/small.good" | grep -abo "sha256=" | cut -d
 sha_at=$((sha_at + 7))
 refused=0
 same_digest=0
-# try_damaged WHAT: fetch the damaged small file in recovery mode.
+# try_damaged: fetch the damaged small file in recovery mode.
 try_damaged() {
     run "$FETCH" --mode recovery "$small_name" "$WORK/smallout" "$S"
+}
+# expect_small_refused WHAT: that fetch refused it (255), named the damage, wrote nothing.
+expect_small_refused() {
+    expect_rc 255 "$1 flipped"
+    expect_stderr_matches "damaged|checksum" "$1"
+    expect_absent "$WORK/smallout" "$1"
+    refused=$((refused + 1))
 }
 # Every byte, two bits each (all eight bit positions are covered across bytes), and all bits of
 # the frame header; every bit of all of it would take minutes.
@@ -174,17 +183,13 @@ for ((offset = 0; offset < small_meta; offset++)); do
         if ((in_sha && bit == 5 && byte >= 97 && byte <= 102)); then
             # Upper-casing a hex letter of the recorded digest leaves the same digest: the data
             # still verifies, so serving it is right (and must give the right bytes).
-            [[ $RC == 0 ]] ||
-                fail "metadata byte $offset bit $bit (case of a sha256 digit): exit $RC"
+            expect_rc 0 "metadata byte $offset bit $bit (case of a sha256 digit)"
             expect_same_bytes "$WORK/smallout" "$small" "metadata byte $offset bit $bit"
             rm "$WORK/smallout"
             same_digest=$((same_digest + 1))
             continue
         fi
-        [[ $RC == 255 ]] || fail "metadata byte $offset bit $bit flipped: exit $RC, expected 255"
-        expect_stderr_matches "damaged|checksum" "metadata byte $offset bit $bit"
-        expect_absent "$WORK/smallout" "metadata byte $offset bit $bit"
-        refused=$((refused + 1))
+        expect_small_refused "metadata byte $offset bit $bit"
     done
 done
 RANDOM=4242
@@ -194,19 +199,16 @@ for ((i = 0; i < 100; i++)); do
     cp "$WORK/small.good" "$S/$small_name.zst"
     flip_bit "$S/$small_name.zst" "$offset" "$bit"
     try_damaged
-    [[ $RC == 255 ]] || fail "payload byte $offset bit $bit flipped: exit $RC, expected 255"
-    expect_stderr_matches "damaged|checksum" "payload byte $offset bit $bit"
-    expect_absent "$WORK/smallout" "payload byte $offset bit $bit"
-    refused=$((refused + 1))
+    expect_small_refused "payload byte $offset bit $bit"
 done
 for cut in 1 2 3 4 5 8 13 100 1000 $((small_size - small_meta - 1)); do
     cp "$WORK/small.good" "$S/$small_name.zst"
     truncate -s $((small_size - cut)) "$S/$small_name.zst"
     try_damaged
-    [[ $RC == 255 ]] || fail "truncated by $cut bytes: exit $RC, expected 255"
+    expect_rc 255 "truncated by $cut bytes"
     expect_absent "$WORK/smallout" "truncated by $cut bytes"
     refused=$((refused + 1))
 done
 expect_no_temp "$WORK" "the sweep"
 note "$refused damaged files refused; $same_digest case flips of sha256 digits served (same digest)"
-fault_done
+assert_done

@@ -17,6 +17,7 @@
 #
 # WALFERRY_CLEANUP_SEED=N replays one run; the seed is printed first.
 set -euo pipefail
+# shellcheck source=tests/e2e/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
 # Thousands of small files are created and removed: on tmpfs that is 20x faster than on a busy disk.
 [[ -z ${TMPDIR:-} && -d /dev/shm && -w /dev/shm ]] && export TMPDIR=/dev/shm
@@ -24,8 +25,8 @@ fault_setup
 CLEANUP=$BIN_DIR/walferry-cleanup
 PGAC=/usr/lib/postgresql/15/bin/pg_archivecleanup
 [[ -x $PGAC ]] || PGAC=$(pg_config --bindir 2>/dev/null || true)/pg_archivecleanup
-[[ -x $PGAC ]] || fail "pg_archivecleanup is not installed (Debian package postgresql-15)"
-[[ -x $CLEANUP ]] || fail "$CLEANUP is not built"
+check "pg_archivecleanup is not installed (Debian package postgresql-15)" test -x "$PGAC"
+check "$CLEANUP is not built" test -x "$CLEANUP"
 
 SINGLE_ARCHIVES=${WALFERRY_CLEANUP_SINGLE:-220}
 MULTI_ARCHIVES=${WALFERRY_CLEANUP_MULTI:-120}
@@ -163,9 +164,9 @@ for ((a = 0; a < SINGLE_ARCHIVES; a++)); do
         PG_DIR=$WORK/s/pg$c WF_DIR=$WORK/s/wf$c
         what="archive $a cutoff $CUT options ${opts[*]:-none}"
         run "$PGAC" "${opts[@]}" "$PG_DIR" "$CUT"
-        [[ $RC == 0 ]] || fail "$what: pg_archivecleanup exit $RC"
+        check "$what: pg_archivecleanup exit $RC" test "$RC" = 0
         run "$CLEANUP" "${opts[@]}" "$WF_DIR" "$CUT"
-        [[ $RC == 0 ]] || fail "$what: walferry-cleanup exit $RC"
+        check "$what: walferry-cleanup exit $RC" test "$RC" = 0
         listing "$PG_DIR"; printf -v left_pg '%s\n' "${LIST[@]}"
         listing "$WF_DIR"; printf -v left_wf '%s\n' "${LIST[@]}"; after=${#LIST[@]}
         if [[ $left_pg != "$left_wf" ]]; then
@@ -175,7 +176,7 @@ for ((a = 0; a < SINGLE_ARCHIVES; a++)); do
 $(diff <(echo "$left_pg") <(echo "$left_wf"))"
         fi
         single_removed=$((single_removed + before - after)) single_kept=$((single_kept + after))
-        single_runs=$((single_runs + 1)); pass
+        single_runs=$((single_runs + 1))
     done
 done
 note "single timeline: $single_runs runs on $SINGLE_ARCHIVES archives ($single_dry dry runs), same result every time: $single_removed files removed, $single_kept kept by both"
@@ -192,8 +193,10 @@ check_both_2() {
     run "$PGAC" "$@"; local pg_rc=$RC
     run "$CLEANUP" "$@"; local wf_rc=$RC
     [[ $pg_rc == 2 && $wf_rc == 2 ]] || fail "$what: pg_archivecleanup exit $pg_rc, walferry-cleanup exit $wf_rc, both should be 2"
+    pass
     [[ $(dir_state "$DIR") == "$state" ]] || fail "$what: the archive changed"
-    bad_cases=$((bad_cases + 1)); pass
+    pass
+    bad_cases=$((bad_cases + 1))
 }
 for cut in "" foo 00000002.history 000000010000000000000005.partialX 00000001000000000000000a \
     00000001000000000000005 0000000100000000000000050 000000010000000000000005.gz \
@@ -215,9 +218,9 @@ note "bad arguments: $bad_cases cases, exit 2 from both and nothing touched"
 for cut in 000000010000000000000005.backup 000000010000000000000005.0028.backup \
     000000010000000000000005.0000002a.backup 000000000000000000000005; do
     run "$PGAC" -n "$DIR" "$cut"
-    [[ $RC == 0 ]] || fail "pg_archivecleanup now refuses \"$cut\" (exit $RC): move it to the list above"
+    check "pg_archivecleanup now refuses \"$cut\" (exit $RC): move it to the list above" test "$RC" = 0
     run "$CLEANUP" "$DIR" "$cut"
-    [[ $RC == 2 ]] || fail "cutoff \"$cut\": walferry-cleanup exit $RC, expected 2"
+    check "cutoff \"$cut\": walferry-cleanup exit $RC, expected 2" test "$RC" = 2
     [[ $(dir_state "$DIR") == "$state" ]] || fail "cutoff \"$cut\": the archive changed"
     pass
 done
@@ -292,13 +295,15 @@ check_multi() {
         pg=${pg:-removed} wf=${wf:-removed}
         if [[ $f == .* ]]; then  # hidden: not listed by walferry's stores, never touched
             [[ $pg == kept && $wf == kept ]] || fail "$what: hidden $f $pg by pg_archivecleanup, $wf by walferry-cleanup"
+            pass
             count[same]=$((${count[same]:-0} + 1))
             continue
         fi
         local why=${said[$f]:-}
-        [[ -n $why ]] || fail "$what: -n said nothing about $f"
+        check "$what: -n said nothing about $f" test -n "$why"
         [[ ${why%%:*} == remove && $wf == removed || ${why%%:*} == keep && $wf == kept ]] ||
             fail "$what: -n said \"$why\" for $f, the real run: $wf"
+        pass
         if [[ $pg == "$wf" ]]; then
             count[same]=$((${count[same]:-0} + 1))
         elif [[ $wf == kept && $why == *"is newer than cutoff timeline"* ]]; then
@@ -323,7 +328,6 @@ check_multi() {
     for ((nt = CT + 1; nt <= NT; nt++)); do
         check_reads "$what" "$nt" "newer timeline $nt" "newer timelines' segments checked"
     done
-    pass
 }
 
 # check_reads WHAT TLI WHOSE COUNTER: every archived segment that recovery along TLI reads from
@@ -337,6 +341,7 @@ check_reads() {
         seg_name "$t" "$s" "$SPL"
         for f in "$N" "$N$EXT"; do
             [[ -e $DIR/$f && -z ${in_wf[$f]:-} ]] && fail "$what: $f removed, recovery along $whose reads it (-n: ${said[$f]:-})"
+            pass
         done
     done
     count[$counter]=$((${count[$counter]:-0} + max - CS + 1))
@@ -360,13 +365,13 @@ for ((a = 0; a < MULTI_ARCHIVES; a++)); do
         PG_DIR=$WORK/m/pg$c WF_DIR=$WORK/m/wf$c
         what="timelines archive $a (timelines 1..$NT, parents ${PARENT[*]}, history ${HAS_HISTORY[*]}) cutoff $CUT options ${opts[*]:-} ${wf_opts[*]:-}"
         run "$PGAC" "${opts[@]}" "$PG_DIR" "$CUT"
-        [[ $RC == 0 ]] || fail "$what: pg_archivecleanup exit $RC"
+        check "$what: pg_archivecleanup exit $RC" test "$RC" = 0
         run "$CLEANUP" "${opts[@]}" "${wf_opts[@]}" "$WF_DIR" "$CUT"
-        [[ $RC == 0 ]] || fail "$what: walferry-cleanup exit $RC"
+        check "$what: walferry-cleanup exit $RC" test "$RC" = 0
         run "$CLEANUP" -n "${opts[@]}" "${wf_opts[@]}" "$DIR" "$CUT"  # check_multi reads its stdout
-        [[ $RC == 0 ]] || fail "$what: walferry-cleanup -n exit $RC"
+        check "$what: walferry-cleanup -n exit $RC" test "$RC" = 0
         listing "$DIR"; printf -v names '%s\n' "${LIST[@]}"
-        [[ $names == "$orig_names" ]] || fail "$what: -n changed the archive"
+        check "$what: -n changed the archive" test "$names" = "$orig_names"
         check_multi "$what"
         multi_runs=$((multi_runs + 1))
     done
@@ -377,6 +382,7 @@ for k in "same" "newer timeline kept" "history missing, kept" "diverged pruned" 
 done
 for k in "newer timeline kept" "diverged pruned"; do
     ((${count[$k]:-0} > 0)) || fail "no run exercised \"$k\": the generator lost its reach"
+    pass
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -393,17 +399,16 @@ for ((s = 10; s <= 12; s++)); do seg_name 4 "$s" "$SPL"; emit "$N"; done
 emit 00000002.history $'1\t0/5000060\tno recovery target specified\n'
 emit 00000004.history $'1\t0/A000028\tno recovery target specified\n'
 run "$CLEANUP" -n --prune-diverged "$DIR" 000000020000000000000007
-[[ $RC == 0 ]] || fail "newer sibling, -n: exit $RC"
+check "newer sibling, -n: exit $RC" test "$RC" = 0
 expect_stdout_has "keep 00000001000000000000000A: diverged after 0/5000060, above cutoff, on the path to newer timeline 4"
 run "$CLEANUP" --prune-diverged "$DIR" 000000020000000000000007
-[[ $RC == 0 ]] || fail "newer sibling: exit $RC"
+check "newer sibling: exit $RC" test "$RC" = 0
 for ((s = 3; s <= 16; s++)); do
     seg_name 1 "$s" "$SPL"
     if ((s >= 7 && s <= 10)); then
-        [[ -e $DIR/$N ]] || fail "newer sibling: $N removed, recovery along timeline 4 reads it"
+        check "newer sibling: $N removed, recovery along timeline 4 reads it" test -e "$DIR/$N"
     else
-        [[ ! -e $DIR/$N ]] || fail "newer sibling: $N kept, nothing reads it"
+        check "newer sibling: $N kept, nothing reads it" test ! -e "$DIR/$N"
     fi
-    pass
 done
-fault_done
+assert_done

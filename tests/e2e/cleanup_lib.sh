@@ -4,10 +4,14 @@
 # segment number for 16 MiB segments), so that "every segment from the cutoff on" and "nothing
 # below it" can be computed from names, LSNs and recorded cutoffs.
 #
-# Naming: cl_* helpers; CL_OUT / CL_ERR / CL_STATUS hold the result of the last cl_cleanup.
+# Naming: cl_* helpers; CL_OUT / CL_ERR / CL_STATUS hold the result of the last cl_cleanup;
+# cl_cleanup_ok and cl_assert_present count one check each (assert_lib.sh).
 
 # shellcheck disable=SC2034 # read by the tests
 CL_OUT="" CL_ERR="" CL_STATUS=0
+
+# shellcheck source=tests/e2e/assert_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/assert_lib.sh"
 
 # cl_segno NAME: segment number of a WAL file name (24 hex digits, suffixes ignored).
 cl_segno() {
@@ -106,6 +110,7 @@ cl_cleanup() {
 cl_cleanup_ok() {
   cl_cleanup "$@"
   ((CL_STATUS == 0)) || fail "walferry-cleanup $* exited $CL_STATUS: $CL_ERR"
+  pass
 }
 
 # cl_assert_present ARCHIVE TLI FROM TO: every segment of timeline TLI with number FROM..TO is
@@ -118,6 +123,7 @@ cl_assert_present() {
     [[ -f "$dir/$name.zst" ]] || fail "$name.zst is missing from the archive (needed range $(
       cl_seg_name "$tli" "$from")..$(cl_seg_name "$tli" "$to"))"
   done
+  pass
 }
 
 # cl_count_below ARCHIVE TLI SEGNO: how many segments of timeline TLI below SEGNO the archive holds.

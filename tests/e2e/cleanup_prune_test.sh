@@ -32,21 +32,21 @@ write_and_switch() {
 # min_cutoff (the lowest segment number) and min_owner (its consumer).
 expect_cutoffs() {
   local slot_lsn slot_file redo_file got
-  e2e_assert_eq "recorded consumers" $'keep-backups\nserver.primary\nserver.standby' \
+  expect_eq "recorded consumers" $'keep-backups\nserver.primary\nserver.standby' \
     "$(cl_consumers "$archive")"
   slot_lsn=$(pg_sql primary "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = 'standby_slot'")
   slot_file=$(cl_seg_name 1 "$(cl_lsn_segno "$slot_lsn")")
   # pg_walfile_name names the previous segment for an LSN on a segment boundary.
   if (($(cl_lsn_bytes "$slot_lsn") % E2E_WAL_SEGMENT_SIZE != 0)); then
-    e2e_assert_eq "segment of the slot's restart_lsn $slot_lsn" \
+    expect_eq "segment of the slot's restart_lsn $slot_lsn" \
       "$(pg_walfile_name primary "$slot_lsn")" "$slot_file"
   fi
-  e2e_assert_eq "server.primary cutoff (slot restart_lsn $slot_lsn)" "$slot_file" \
+  expect_eq "server.primary cutoff (slot restart_lsn $slot_lsn)" "$slot_file" \
     "$(cl_consumer_cutoff "$archive" server.primary)"
   redo_file=$(pg_sql standby "SELECT redo_wal_file FROM pg_control_checkpoint()")
-  e2e_assert_eq "server.standby cutoff (pg_control_checkpoint() on the standby)" "$redo_file" \
+  expect_eq "server.standby cutoff (pg_control_checkpoint() on the standby)" "$redo_file" \
     "$(cl_consumer_cutoff "$archive" server.standby)"
-  e2e_assert_eq "keep-backups cutoff (start of the newest backup)" "$backup2_start" \
+  expect_eq "keep-backups cutoff (start of the newest backup)" "$backup2_start" \
     "$(cl_consumer_cutoff "$archive" keep-backups)"
   min_cutoff=$(cl_segno "$slot_file")
   min_owner=server.primary
@@ -61,21 +61,22 @@ expect_cutoffs() {
 # archived one present.
 expect_pruned_to() {
   local last
-  e2e_assert_eq "segments below $(cl_seg_name 1 "$1") left in the archive" 0 \
+  expect_eq "segments below $(cl_seg_name 1 "$1") left in the archive" 0 \
     "$(cl_count_below "$archive" 1 "$1")"
   last=$(cl_segments "$archive" 1 | tail -n 1)
   cl_assert_present "$archive" 1 "$1" "$(cl_segno "$last")"
 }
 
-# expect_refused CONFIG WHAT PATTERN: --prune with CONFIG exits 1 with one error line matching
+# expect_prune_refused CONFIG WHAT PATTERN: --prune with CONFIG exits 1 with one error line matching
 # PATTERN (a glob) and leaves the archive and its consumer records as they were ($before).
-expect_refused() {
+expect_prune_refused() {
   cl_cleanup --prune -c "$1" "$E2E_WORK/archive"
-  e2e_assert_eq "exit status with $2" 1 "$CL_STATUS"
-  e2e_assert_eq "error lines with $2" 1 "$(grep -c '' <<<"$CL_ERR")"
+  expect_eq "exit status with $2" 1 "$CL_STATUS"
+  expect_eq "error lines with $2" 1 "$(grep -c '' <<<"$CL_ERR")"
   # shellcheck disable=SC2053 # PATTERN is a glob
   [[ "$CL_ERR" == $3 ]] || fail "unclear error with $2: $CL_ERR"
-  e2e_assert_eq "archive after --prune with $2" "$before" "$(cl_listing "$E2E_WORK/archive")"
+  pass
+  expect_eq "archive after --prune with $2" "$before" "$(cl_listing "$E2E_WORK/archive")"
 }
 
 # --- primary, slot, two base backups, standby
@@ -86,7 +87,7 @@ for _ in 1 2 3; do write_and_switch primary; done
 pg_sql primary "CHECKPOINT" >/dev/null
 pg_sql primary "SELECT pg_create_physical_replication_slot('standby_slot', true)" >/dev/null
 slot_lsn=$(pg_sql primary "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = 'standby_slot'")
-[[ -n "$slot_lsn" ]] || fail "the slot has no restart_lsn"
+check "the slot has no restart_lsn" test -n "$slot_lsn"
 write_and_switch primary
 
 pg_walferry_standby primary standby "$archive"
@@ -101,13 +102,15 @@ slot_segno=$(cl_lsn_segno "$slot_lsn")
 note "slot restart_lsn $slot_lsn, backups start in $backup1_start and $backup2_start"
 ((slot_segno < $(cl_segno "$backup1_start") && $(cl_segno "$backup1_start") < $(cl_segno "$backup2_start"))) ||
   fail "expected slot < backup 1 < backup 2, got $slot_lsn, $backup1_start, $backup2_start"
+pass
 (($(cl_count_below "$archive" 1 "$slot_segno") >= 3)) ||
   fail "expected at least 3 archived segments below the slot's"
+pass
 
 pg_start standby
 write_and_switch primary
 pg_switch_and_wait primary standby
-e2e_assert_eq "standby's restartpoint (no restartpoint yet: backup 1's checkpoint)" "$backup1_start" \
+expect_eq "standby's restartpoint (no restartpoint yet: backup 1's checkpoint)" "$backup1_start" \
   "$(pg_sql standby "SELECT redo_wal_file FROM pg_control_checkpoint()")"
 
 config=$E2E_WORK/walferry.toml
@@ -125,19 +128,20 @@ chmod 644 "$config"
 # --- dry run: every decision printed, nothing removed, no consumer recorded
 before=$(cl_listing "$archive")
 cl_cleanup_ok -n --prune -c "$config" "$archive"
-e2e_assert_eq "archive after --prune -n" "$before" "$(cl_listing "$archive")"
-e2e_assert_eq "consumers recorded by a dry run" "" "$(cl_consumers "$archive")"
+expect_eq "archive after --prune -n" "$before" "$(cl_listing "$archive")"
+expect_eq "consumers recorded by a dry run" "" "$(cl_consumers "$archive")"
 grep -q '^summary (dry run): would remove [1-9]' <<<"$CL_OUT" ||
   fail "dry run summary does not remove anything: $(tail -n 1 <<<"$CL_OUT")"
+pass
 first_segment=$(cl_segments "$archive" 1 | head -n 1)
-e2e_assert_eq "dry-run decision on $first_segment" remove "$(cl_decision "$CL_OUT" "$first_segment.zst")"
-e2e_assert_eq "dry-run decision on the slot's segment" keep \
+expect_eq "dry-run decision on $first_segment" remove "$(cl_decision "$CL_OUT" "$first_segment.zst")"
+expect_eq "dry-run decision on the slot's segment" keep \
   "$(cl_decision "$CL_OUT" "$(cl_seg_name 1 "$slot_segno").zst")"
 
 # --- run 1: the slot is the lowest position
 cl_cleanup_ok --prune -c "$config" "$archive"
 expect_cutoffs
-e2e_assert_eq "lowest cutoff in run 1" server.primary "$min_owner"
+expect_eq "lowest cutoff in run 1" server.primary "$min_owner"
 expect_pruned_to "$min_cutoff"
 note "run 1: pruned below $(cl_seg_name 1 "$min_cutoff") (slot)"
 
@@ -148,6 +152,7 @@ pg_sql primary "SELECT pg_replication_slot_advance('standby_slot', pg_current_wa
 pg_switch_and_wait primary standby
 removable=$(cl_count_below "$archive" 1 "$(cl_segno "$backup1_start")")
 ((removable >= 1)) || fail "nothing below backup 1's start left to prune"
+pass
 
 # An unreachable server: exit 1, one line naming it, nothing removed or recorded.
 ghost_port=""
@@ -156,21 +161,21 @@ before=$(cl_listing "$archive")
 printf '%s\n[[server]]\nname = "ghost"\nconninfo = "host=127.0.0.1 port=%s user=%s dbname=postgres"\n\n[cleanup]\nkeep_backups = 1\n' \
   "$servers_toml" "$ghost_port" "$E2E_USER" >"$E2E_WORK/ghost.toml"
 chmod 644 "$E2E_WORK/ghost.toml"
-expect_refused "$E2E_WORK/ghost.toml" "an unreachable server" \
+expect_prune_refused "$E2E_WORK/ghost.toml" "an unreachable server" \
   'walferry-cleanup: error: server "ghost": cannot connect'*'nothing removed'*
 note "unreachable server: $CL_ERR"
 
 # Nothing to go by: no servers, no keep_backups.
 printf '[cleanup]\nconsumer_ttl = "7d"\n' >"$E2E_WORK/empty.toml"
 chmod 644 "$E2E_WORK/empty.toml"
-expect_refused "$E2E_WORK/empty.toml" "neither servers nor keep_backups" \
+expect_prune_refused "$E2E_WORK/empty.toml" "neither servers nor keep_backups" \
   'walferry-cleanup: error: --prune: no \[\[server\]\]'*'keep_backups is not set'*'nothing removed'*
 
 # --- run 2
 cl_cleanup_ok --prune -c "$config" "$archive"
 expect_cutoffs
-e2e_assert_eq "lowest cutoff in run 2" server.standby "$min_owner"
-e2e_assert_eq "run 2 prunes to backup 1's start" "$backup1_start" "$(cl_seg_name 1 "$min_cutoff")"
+expect_eq "lowest cutoff in run 2" server.standby "$min_owner"
+expect_eq "run 2 prunes to backup 1's start" "$backup1_start" "$(cl_seg_name 1 "$min_cutoff")"
 expect_pruned_to "$min_cutoff"
 note "run 2: pruned below $backup1_start (standby's restartpoint), $removable segments"
 
@@ -183,12 +188,14 @@ pg_switch_and_wait primary standby
 pg_sql standby "CHECKPOINT" >/dev/null
 (($(cl_segno "$(pg_sql standby "SELECT redo_wal_file FROM pg_control_checkpoint()")") > \
   $(cl_segno "$backup2_start"))) || fail "the standby's restartpoint did not pass backup 2's start"
+pass
 removable=$(cl_count_below "$archive" 1 "$(cl_segno "$backup2_start")")
 ((removable >= 1)) || fail "nothing below backup 2's start left to prune"
+pass
 # A stopped standby: like an unreachable one (after its restartpoint: stopping makes none).
 before=$(cl_listing "$archive")
 pg_stop standby
-expect_refused "$config" "the standby stopped" \
+expect_prune_refused "$config" "the standby stopped" \
   'walferry-cleanup: error: server "standby": cannot connect'*'nothing removed'*
 pg_start standby
 
@@ -197,24 +204,25 @@ printf '%s\n[cleanup]\nkeep_backups = 1\nkeep_age = "1h"\n' "$servers_toml" >"$E
 chmod 644 "$E2E_WORK/keep_age.toml"
 segments_before=$(cl_segments "$archive")
 cl_cleanup_ok -n --prune -c "$E2E_WORK/keep_age.toml" "$archive"
-e2e_assert_eq "removals planned with keep_age = 1h" 0 "$(grep -c '^remove ' <<<"$CL_OUT" || true)"
-e2e_assert_eq "segments kept for keep_age" "$removable" \
+expect_eq "removals planned with keep_age = 1h" 0 "$(grep -c '^remove ' <<<"$CL_OUT" || true)"
+expect_eq "segments kept for keep_age" "$removable" \
   "$(grep -c '^keep [0-9A-F]*\.zst: archived within keep_age' <<<"$CL_OUT" || true)"
 cl_cleanup_ok --prune -c "$E2E_WORK/keep_age.toml" "$archive"
-e2e_assert_eq "segments after --prune with keep_age = 1h" "$segments_before" "$(cl_segments "$archive")"
+expect_eq "segments after --prune with keep_age = 1h" "$segments_before" "$(cl_segments "$archive")"
 
 cl_cleanup_ok -n --prune -c "$config" "$archive"
 backup1_file=$(cd "$archive" && ls -- "$backup1_start".*.backup.zst)
 [[ "$CL_OUT" == *"keep $backup1_file: backup history"* ]] ||
   fail "dry run does not keep $backup1_file as backup history"
+pass
 cl_cleanup_ok --prune -c "$config" "$archive"
 expect_cutoffs
-e2e_assert_eq "lowest cutoff in run 3" keep-backups "$min_owner"
+expect_eq "lowest cutoff in run 3" keep-backups "$min_owner"
 expect_pruned_to "$min_cutoff"
-[[ -f "$archive/$backup1_file" ]] || fail "$backup1_file was removed without -b"
+check "$backup1_file was removed without -b" test -f "$archive/$backup1_file"
 note "run 3: pruned below $backup2_start (keep_backups = 1), $removable segments"
 
 e2e_archive_verify "$archive" >/dev/null
 pg_stop standby
 pg_stop primary
-note "PASS in ${SECONDS}s"
+assert_done

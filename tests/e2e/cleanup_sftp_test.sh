@@ -69,10 +69,11 @@ compare() {
   local local_status=$CL_STATUS local_out=$CL_OUT local_err=$CL_ERR
   cl_cleanup -c "$CFG" "${@:1:$#-1}" "$URL" "${@: -1}"
   ((CL_STATUS == 0)) || fail "cleanup '$what' over sftp: exit $CL_STATUS: $CL_ERR"
-  e2e_assert_eq "exit status of '$what' locally" 0 "$local_status"
-  e2e_assert_eq "-n/-d report of '$what' over sftp" "$local_out" "$CL_OUT"
-  e2e_assert_eq "stderr of '$what' over sftp" "$local_err" "$CL_ERR"
-  e2e_assert_eq "files left by '$what' over sftp" "$(listing "$LOCAL")" "$(listing "$REMOTE")"
+  pass
+  expect_eq "exit status of '$what' locally" 0 "$local_status"
+  expect_eq "-n/-d report of '$what' over sftp" "$local_out" "$CL_OUT"
+  expect_eq "stderr of '$what' over sftp" "$local_err" "$CL_ERR"
+  expect_eq "files left by '$what' over sftp" "$(listing "$LOCAL")" "$(listing "$REMOTE")"
 }
 
 note "1. the same decisions over sftp as locally"
@@ -88,9 +89,12 @@ done
 reset
 cl_cleanup_ok -n -c "$CFG" "$URL" "$(seg 4 12)"
 [[ $(cl_decision "$CL_OUT" "$(seg 1 4)") == remove ]] || fail "-n over sftp: $(seg 1 4) not removed"
+pass
 [[ $(cl_decision "$CL_OUT" "$(seg 2 12)") == keep ]] || fail "-n over sftp: $(seg 2 12) not kept"
+pass
 [[ $(cl_decision "$CL_OUT" README.txt) == keep ]] || fail "-n over sftp: README.txt not kept"
-e2e_assert_eq "a dry run over sftp removes nothing" "$(listing "$PRISTINE")" "$(listing "$REMOTE")"
+pass
+expect_eq "a dry run over sftp removes nothing" "$(listing "$PRISTINE")" "$(listing "$REMOTE")"
 note "decision comparisons took $((SECONDS - t0)) s"
 
 note "-x: an extension stripped"
@@ -107,30 +111,34 @@ make_archive ""
 reset
 cl_cleanup_ok -c "$CFG" --consumer a "$URL" "$(seg 1 4)"
 cl_cleanup_ok -c "$CFG" --consumer b "$URL" "$(seg 1 8)"
-e2e_assert_eq "consumers" $'a\nb' "$(cl_consumers "$REMOTE")"
-e2e_assert_eq "a's record" "$(seg 1 4)" "$(cl_consumer_cutoff "$REMOTE" a)"
-grep -qE '^updated = [0-9]+$' "$REMOTE/.walferry-cleanup/consumers/b" || fail "b's record lacks updated"
-for s in 1 2 3; do [[ ! -e $REMOTE/$(seg 1 $s) ]] || fail "a=4, b=8: $(seg 1 $s) left"; done
+expect_eq "consumers" $'a\nb' "$(cl_consumers "$REMOTE")"
+expect_eq "a's record" "$(seg 1 4)" "$(cl_consumer_cutoff "$REMOTE" a)"
+check "b's record lacks updated" grep -qE '^updated = [0-9]+$' "$REMOTE/.walferry-cleanup/consumers/b"
+for s in 1 2 3; do [[ ! -e $REMOTE/$(seg 1 $s) ]] || fail "a=4, b=8: $(seg 1 $s) left"; pass; done
 [[ -f $REMOTE/$(seg 1 4) && -f $REMOTE/$(seg 1 7) ]] || fail "a consumer's segments were removed"
+pass
 # a moves past b: only what both are past goes (below b's 8); the record is replaced
 cl_cleanup_ok -c "$CFG" --consumer a "$URL" "$(seg 1 9)"
-e2e_assert_eq "a's record replaced" "$(seg 1 9)" "$(cl_consumer_cutoff "$REMOTE" a)"
+expect_eq "a's record replaced" "$(seg 1 9)" "$(cl_consumer_cutoff "$REMOTE" a)"
 [[ ! -e $REMOTE/$(seg 1 7) && -f $REMOTE/$(seg 1 8) ]] || fail "a=9, b=8: not cleaned to 8"
-e2e_assert_eq "no temp record left" "" "$(find "$REMOTE/.walferry-cleanup" -mindepth 1 -name '.*' -printf '%f ')"
+pass
+expect_eq "no temp record left" "" "$(find "$REMOTE/.walferry-cleanup" -mindepth 1 -name '.*' -printf '%f ')"
 # a consumer's record in the local archive's format is read the same way by a local cleanup
 e2e_as_user cp -a "$REMOTE" "$LOCAL.2"
 cl_cleanup_ok -n "$LOCAL.2" "$(seg 1 9)"
 local_report=$CL_OUT
 cl_cleanup_ok -n -c "$CFG" "$URL" "$(seg 1 9)"
-e2e_assert_eq "-n with consumers, local vs sftp" "$local_report" "$CL_OUT"
+expect_eq "-n with consumers, local vs sftp" "$local_report" "$CL_OUT"
 # a destination's name as ARCHIVEDIR
 cl_cleanup_ok -c "$CFG" --forget-consumer b sb1
-e2e_assert_eq "consumers after forgetting b" a "$(cl_consumers "$REMOTE")"
+expect_eq "consumers after forgetting b" a "$(cl_consumers "$REMOTE")"
 cl_cleanup -c "$CFG" --forget-consumer b "$URL"
 ((CL_STATUS == 1)) || fail "forgetting an unknown consumer: exit $CL_STATUS"
+pass
 cl_cleanup_ok -c "$CFG" --consumer a "$URL" "$(seg 1 9)"
 [[ ! -e $REMOTE/$(seg 1 8) && -f $REMOTE/$(seg 1 9) ]] || fail "after forgetting b: not cleaned to 9"
-[[ ! -e $REMOTE/.walferry-cleanup/sftp-lock ]] || fail "a finished cleanup left its lock"
+pass
+check "a finished cleanup left its lock" test ! -e "$REMOTE/.walferry-cleanup/sftp-lock"
 
 note "3. the lock"
 LOCK=$REMOTE/.walferry-cleanup/sftp-lock
@@ -139,22 +147,29 @@ before=$(cl_listing "$REMOTE")
 t0=$SECONDS
 cl_cleanup -c "$CFG" --lock-wait 3 --consumer a "$URL" "$(seg 1 10)"
 ((CL_STATUS == 1)) || fail "held lock: exit $CL_STATUS, expected 1: $CL_ERR"
+pass
 ((SECONDS - t0 >= 3)) || fail "held lock: gave up after $((SECONDS - t0)) s, before --lock-wait 3"
+pass
 [[ $(wc -l <<<"$CL_ERR") == 1 ]] || fail "held lock: not one line: $CL_ERR"
-grep -qF "is held by host otherhost, pid 4242" <<<"$CL_ERR" || fail "held lock message: $CL_ERR"
-grep -qF "rm $LOCK" <<<"$CL_ERR" || fail "held lock message lacks how to remove it: $CL_ERR"
-e2e_assert_eq "nothing touched under a held lock" "$before" "$(cl_listing "$REMOTE")"
+pass
+check "held lock message: $CL_ERR" grep -qF "is held by host otherhost, pid 4242" <<<"$CL_ERR"
+check "held lock message lacks how to remove it: $CL_ERR" grep -qF "rm $LOCK" <<<"$CL_ERR"
+expect_eq "nothing touched under a held lock" "$before" "$(cl_listing "$REMOTE")"
 # stale: refused at once
 e2e_as_user touch -d '20 minutes ago' "$LOCK"
 t0=$SECONDS
 cl_cleanup -c "$CFG" --consumer a "$URL" "$(seg 1 10)"
 ((CL_STATUS == 1)) || fail "stale lock: exit $CL_STATUS, expected 1: $CL_ERR"
+pass
 ((SECONDS - t0 < 10)) || fail "stale lock: took $((SECONDS - t0)) s"
+pass
 [[ $(wc -l <<<"$CL_ERR") == 1 ]] || fail "stale lock: not one line: $CL_ERR"
+pass
 grep -qE "cleanup lock .* is stale: held by host otherhost, pid 4242.* for 2[0-9] min; .*remove it" \
   <<<"$CL_ERR" || fail "stale lock message: $CL_ERR"
-e2e_assert_eq "nothing touched under a stale lock" "$before" "$(cl_listing "$REMOTE")"
-[[ -f $LOCK ]] || fail "the stale lock was broken"
+pass
+expect_eq "nothing touched under a stale lock" "$before" "$(cl_listing "$REMOTE")"
+check "the stale lock was broken" test -f "$LOCK"
 # released while waiting: the cleanup goes on
 e2e_as_user touch "$LOCK"
 (sleep 2 && e2e_as_user rm -f "$LOCK") &
@@ -162,7 +177,8 @@ releaser=$!
 cl_cleanup_ok -c "$CFG" --lock-wait 30 --consumer a "$URL" "$(seg 1 10)"
 wait "$releaser"
 [[ ! -e $REMOTE/$(seg 1 9) && -f $REMOTE/$(seg 1 10) ]] || fail "after the lock was released: not cleaned to 10"
-[[ ! -e $LOCK ]] || fail "the cleanup left its lock"
+pass
+check "the cleanup left its lock" test ! -e "$LOCK"
 
 note "4. an unreachable host"
 closed=""
@@ -172,10 +188,13 @@ for archive in "sftp://$E2E_USER@127.0.0.2:$closed$REMOTE" "$URL"; do
   # the second: the right port, but no config, so ~/.ssh/known_hosts and ssh-agent: refused
   cl_cleanup --consumer a "$archive" "$(seg 1 12)"
   ((CL_STATUS == 1)) || fail "cleanup of $archive: exit $CL_STATUS, expected 1: $CL_ERR"
+  pass
   [[ $(wc -l <<<"$CL_ERR") == 1 && -n $CL_ERR ]] || fail "$archive: not one line: $CL_ERR"
-  e2e_assert_eq "nothing touched ($archive)" "$before" "$(cl_listing "$REMOTE")"
+  pass
+  expect_eq "nothing touched ($archive)" "$before" "$(cl_listing "$REMOTE")"
   [[ $archive == "$URL" ]] || grep -qF "cannot connect to" <<<"$CL_ERR" ||
     fail "closed port message: $CL_ERR"
+  pass
 done
 
-note "all good"
+assert_done

@@ -3,11 +3,12 @@
 # an unknown option (one error line naming it plus the "Try ... --help" hint, exit 2), missing
 # required arguments and bad option values (exit 2). Nothing is archived, so no server is needed.
 set -euo pipefail
+# shellcheck source=tests/e2e/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
 
 version=$(sed -nE 's/^project\(walferry VERSION ([0-9.]+).*/\1/p' "$FAULT_REPO/CMakeLists.txt")
-[[ -n $version ]] || fail "cannot read the project version from CMakeLists.txt"
+check "cannot read the project version from CMakeLists.txt" test -n "$version"
 seg=$(make_segment --segno 1)
 mkdir "$WORK/archive"
 
@@ -141,8 +142,7 @@ if [[ -x $BIN_DIR/walferry-cleanup ]]; then
     expect_stderr_lines 1 "walferry-cleanup -n >/dev/full"
     expect_stderr_has "walferry-cleanup: error: cannot write to stdout: $ENOSPC_TEXT" "-n"
     left=("$WORK/carchive"/*)
-    [[ ${#left[@]} == 300 ]] || fail "walferry-cleanup -n removed files"
-    pass
+    check "walferry-cleanup -n removed files" test "${#left[@]}" = 300
     run_to_full stderr "$BIN_DIR/walferry-cleanup" -d "$WORK/carchive" "$cut"
     expect_rc 1 "walferry-cleanup -d 2>/dev/full"
     expect_stdout_empty "walferry-cleanup -d 2>/dev/full"
@@ -155,12 +155,11 @@ if [[ -x $BIN_DIR/walferry-cleanup ]]; then
     expect_rc 0 "walferry-cleanup -d"
     expect_stderr_lines 300 "walferry-cleanup -d: 299 removals and the summary"
     left=("$WORK/carchive"/*)
-    [[ ${left[*]} == "$WORK/carchive/$cut" ]] || fail "walferry-cleanup -d left the wrong files"
-    pass
+    check "walferry-cleanup -d left the wrong files" test "${left[*]}" = "$WORK/carchive/$cut"
 else
     note "walferry-cleanup is not built: skipped"
 fi
 
 [[ -z $(ls -A "$WORK/archive") ]] || fail "usage errors wrote into the archive"
 pass
-fault_done
+assert_done

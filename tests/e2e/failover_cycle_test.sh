@@ -38,6 +38,7 @@ for node in p a b; do fo_write_config "$node" 'required = "all"'; done
 for node in a b; do
   diff <(grep -v '^node = \|^spool = ' "$(fo_config p)") <(grep -v '^node = \|^spool = ' "$(fo_config "$node")") ||
     fail "the configs of p and $node differ in more than node and spool"
+  pass
 done
 
 # run_pgbench NODE SECONDS: pgbench load on NODE, output in $E2E_WORK/pgbench-NODE.log.
@@ -89,7 +90,7 @@ fo_node_settings b
 pg_make_standby b "$FO_FETCH %f %p -c $(fo_config b)" "$(pg_conninfo p)"
 pg_start a
 pg_start b
-e2e_assert_eq "A's primary_conninfo" "" "$(pg_sql a "SHOW primary_conninfo")"
+expect_eq "A's primary_conninfo" "" "$(pg_sql a "SHOW primary_conninfo")"
 fo_wait_streaming b 1
 note "P, A (archive only) and B (streaming) running; pgbench ${pgbench_seconds}s on P"
 
@@ -97,9 +98,10 @@ run_pgbench p "$pgbench_seconds"
 mark p "timeline 1 after pgbench"
 pg_wait_archived p "$MARK_WAL" 120
 wait_replayed "$MARK_LSN" a b
-e2e_assert_eq "marker on A" 1 "$(pg_sql a "SELECT count(*) FROM e2e_marker")"
+expect_eq "marker on A" 1 "$(pg_sql a "SELECT count(*) FROM e2e_marker")"
 restored_a=$(grep -c 'restored log file "00000001' "${E2E_NODE_LOG[a]}" || true)
 ((restored_a >= 3)) || fail "A restored only $restored_a segments from the archive"
+pass
 note "A replayed $restored_a archived segments, B streamed; both at $MARK_LSN"
 
 # --- 1. P's last WAL, its crash, A promoted
@@ -119,33 +121,35 @@ pg_sql p "INSERT INTO e2e_marker VALUES ('lost with P')" >/dev/null
 p_end=$(pg_sql p "SELECT pg_current_wal_insert_lsn()")
 pg_stop p immediate
 end_of_archive=$(pg_sql a "SELECT pg_last_wal_replay_lsn()")
-e2e_assert_eq "A's position: the end of the archived WAL" "$(fo_segment 1 "$p_end") 0" \
+expect_eq "A's position: the end of the archived WAL" "$(fo_segment 1 "$p_end") 0" \
   "$(fo_segment 1 "$end_of_archive") $(fo_lsn_offset "$end_of_archive")"
-e2e_assert_eq "B's position" "$end_of_archive" "$(pg_sql b "SELECT pg_last_wal_replay_lsn()")"
-[[ -f "${E2E_NODE_DATA[p]}/pg_wal/$(fo_segment 1 "$p_end")" ]] || fail "P's last segment is not in its pg_wal"
+expect_eq "B's position" "$end_of_archive" "$(pg_sql b "SELECT pg_last_wal_replay_lsn()")"
+check "P's last segment is not in its pg_wal" test -f "${E2E_NODE_DATA[p]}/pg_wal/$(fo_segment 1 "$p_end")"
 archived_everywhere "$(fo_segment 1 "$p_end")" && fail "P's last segment was archived"
+pass
 note "P stopped (immediate) with WAL up to $p_end; the archive ends at $end_of_archive"
 
 pg_promote a
 pg_sql a "CHECKPOINT" >/dev/null
-e2e_assert_eq "A's timeline" 2 "$(pg_sql a "SELECT timeline_id FROM pg_control_checkpoint()")"
+expect_eq "A's timeline" 2 "$(pg_sql a "SELECT timeline_id FROM pg_control_checkpoint()")"
 e2e_wait_for 60 "00000002.history in both archives" archived_everywhere 00000002.history
 # A restored the old timeline's last segment from the archive, complete: PostgreSQL archives a
 # .partial only for a segment it has not already seen archived (one received by streaming).
-archived_everywhere "$last1" || fail "$last1 (the end of timeline 1 on A) is not in both archives"
+check "$last1 (the end of timeline 1 on A) is not in both archives" archived_everywhere "$last1"
 switch1=$(zstd -q -d -c "${FO_ARCHIVE[sb1]}/00000002.history.zst" | awk -F'\t' '$1 == 1 {print $2}')
-e2e_assert_eq "timeline 2's switch point (00000002.history)" "$end_of_archive" "$switch1"
+expect_eq "timeline 2's switch point (00000002.history)" "$end_of_archive" "$switch1"
 e2e_archived_equals "${FO_ARCHIVE[sb2]}" 00000002.history "${E2E_NODE_DATA[a]}/pg_wal/00000002.history" ||
   fail "archived 00000002.history differs from A's"
+pass
 note "A promoted: timeline 2 from $switch1 in $last1; 00000002.history archived on sb1 and sb2"
 
 # B follows timeline 2 from the archive alone, then streams from A.
 mark a "first row on timeline 2"
 pg_wait_archived a "$MARK_WAL" 120
 wait_replayed "$MARK_LSN" b
-e2e_assert_eq "marker on B" t "$(pg_sql b "SELECT count(*) = 1 FROM e2e_marker WHERE note = 'first row on timeline 2'")"
-grep -q 'new target timeline is 2' "${E2E_NODE_LOG[b]}" || fail "B's log does not say it follows timeline 2"
-e2e_assert_eq "timeline of B's restartpoint" 2 "$(fo_checkpoint_timeline b)"
+expect_eq "marker on B" t "$(pg_sql b "SELECT count(*) = 1 FROM e2e_marker WHERE note = 'first row on timeline 2'")"
+check "B's log does not say it follows timeline 2" grep -q 'new target timeline is 2' "${E2E_NODE_LOG[b]}"
+expect_eq "timeline of B's restartpoint" 2 "$(fo_checkpoint_timeline b)"
 pg_set b "primary_conninfo = '$(pg_conninfo a)'"
 pg_reload b
 fo_wait_streaming b 2
@@ -160,15 +164,16 @@ e2e_as_user_in / "$(pg_bin postgres)" --single -F -D "${E2E_NODE_DATA[p]}" templ
   >"$E2E_WORK/p-single.log" 2>&1 || { cat "$E2E_WORK/p-single.log" >&2; fail "P's crash recovery failed"; }
 p_wal_before=$(ls "${E2E_NODE_DATA[p]}/pg_wal")
 rewind p a
-grep -q 'Done!' "$E2E_WORK/rewind-p.log" || fail "pg_rewind did not finish: $(cat "$E2E_WORK/rewind-p.log")"
+check "pg_rewind did not finish: $(cat "$E2E_WORK/rewind-p.log")" grep -q 'Done!' "$E2E_WORK/rewind-p.log"
 common=$(sed -n 's/.*rewinding from last common checkpoint at \([0-9A-F]*\/[0-9A-F]*\) on timeline 1.*/\1/p' \
   "$E2E_WORK/rewind-p.log")
-[[ -n "$common" ]] || fail "pg_rewind names no last common checkpoint: $(cat "$E2E_WORK/rewind-p.log")"
+check "pg_rewind names no last common checkpoint: $(cat "$E2E_WORK/rewind-p.log")" test -n "$common"
 common_wal=$(fo_segment 1 "$common")
 grep -qx "$common_wal" <<<"$p_wal_before" &&
   fail "P's pg_wal still held $common_wal: pg_rewind did not need restore_command"
+pass
 note "P rewound from the checkpoint at $common ($common_wal, fetched from the archive by walferry-fetch)"
-wait "$bench" || fail "pgbench on A failed"
+check "pgbench on A failed" wait "$bench"
 # pg_rewind copied A's postgresql.conf: P's own settings again, as a standby of A.
 rm -f "${E2E_NODE_DATA[p]}/standby.signal"
 fo_node_settings p
@@ -178,11 +183,11 @@ mark a "timeline 2 after pgbench"
 pg_wait_archived a "$MARK_WAL" 120
 wait_replayed "$MARK_LSN" p b
 fo_wait_streaming p 2
-e2e_assert_eq "rows lost with P's crash, on P" 0 "$(pg_sql p "SELECT count(*) FROM e2e_marker WHERE note = 'lost with P'")"
+expect_eq "rows lost with P's crash, on P" 0 "$(pg_sql p "SELECT count(*) FROM e2e_marker WHERE note = 'lost with P'")"
 note "P replays A's timeline 2 as its standby"
 
 # --- 3. switchover back: A stops, P is promoted to timeline 3
-e2e_assert_eq "pg_stat_archiver.failed_count on A" 0 "$(pg_sql a "SELECT failed_count FROM pg_stat_archiver")"
+expect_eq "pg_stat_archiver.failed_count on A" 0 "$(pg_sql a "SELECT failed_count FROM pg_stat_archiver")"
 pg_stop a fast
 a_end=$(e2e_as_user "$(pg_bin pg_controldata)" "${E2E_NODE_DATA[a]}" |
   sed -n 's/^Latest checkpoint location: *//p')
@@ -190,7 +195,7 @@ pg_wait_sql p 60 "SELECT pg_last_wal_replay_lsn() > '$a_end'::pg_lsn"
 pg_wait_sql b 60 "SELECT pg_last_wal_replay_lsn() > '$a_end'::pg_lsn"
 pg_promote p
 pg_sql p "CHECKPOINT" >/dev/null
-e2e_assert_eq "P's timeline" 3 "$(pg_sql p "SELECT timeline_id FROM pg_control_checkpoint()")"
+expect_eq "P's timeline" 3 "$(pg_sql p "SELECT timeline_id FROM pg_control_checkpoint()")"
 e2e_wait_for 60 "00000003.history in both archives" archived_everywhere 00000003.history
 partial2=$(fo_segment 2 "$a_end").partial
 e2e_wait_for 60 "$partial2 in both archives" archived_everywhere "$partial2"
@@ -199,6 +204,7 @@ note "P promoted: timeline 3 after A's shutdown checkpoint $a_end; $partial2 arc
 rewind a p
 grep -q 'no rewind required' "$E2E_WORK/rewind-a.log" ||
   fail "A ended beyond timeline 3's start: $(cat "$E2E_WORK/rewind-a.log")"
+pass
 pg_make_standby a "$FO_FETCH %f %p -c $(fo_config a)" "$(pg_conninfo p)"
 pg_start a
 pg_set b "primary_conninfo = '$(pg_conninfo p)'"
@@ -213,30 +219,32 @@ mark p "timeline 3 after pgbench"
 pg_wait_archived p "$MARK_WAL" 120
 wait_replayed "$MARK_LSN" a b
 for node in a b; do
-  e2e_assert_eq "timeline of $node's restartpoint" 3 "$(fo_checkpoint_timeline "$node")"
+  expect_eq "timeline of $node's restartpoint" 3 "$(fo_checkpoint_timeline "$node")"
 done
 digest=$(pg_tables_digest p)
 for node in a b; do
-  e2e_assert_eq "pgbench tables on $node vs P" "$digest" "$(pg_tables_digest "$node")"
-  e2e_assert_eq "markers on $node vs P" "$(pg_sql p "SELECT note FROM e2e_marker ORDER BY note")" \
+  expect_eq "pgbench tables on $node vs P" "$digest" "$(pg_tables_digest "$node")"
+  expect_eq "markers on $node vs P" "$(pg_sql p "SELECT note FROM e2e_marker ORDER BY note")" \
     "$(pg_sql "$node" "SELECT note FROM e2e_marker ORDER BY note")"
 done
-e2e_assert_eq "markers" "first row on timeline 2|last row on timeline 1|timeline 1 after pgbench|timeline 2 after pgbench|timeline 3 after pgbench" \
+expect_eq "markers" "first row on timeline 2|last row on timeline 1|timeline 1 after pgbench|timeline 2 after pgbench|timeline 3 after pgbench" \
   "$(pg_sql p "SELECT note FROM e2e_marker ORDER BY note" | paste -sd '|')"
-e2e_assert_eq "pg_stat_archiver.failed_count on P" 0 "$(pg_sql p "SELECT failed_count FROM pg_stat_archiver")"
+expect_eq "pg_stat_archiver.failed_count on P" 0 "$(pg_sql p "SELECT failed_count FROM pg_stat_archiver")"
 
 for sb in sb1 sb2; do
   for name in 00000002.history 00000003.history "$last1" "$partial2"; do
-    [[ -f "${FO_ARCHIVE[$sb]}/$name.zst" ]] || fail "$name.zst is not in $sb's archive"
+    check "$name.zst is not in $sb's archive" test -f "${FO_ARCHIVE[$sb]}/$name.zst"
   done
-  stats=$(fo_verify_archive "${FO_ARCHIVE[$sb]}")
+  fo_verify_archive "${FO_ARCHIVE[$sb]}" >"$E2E_WORK/stats"  # in this shell: its checks count
+  stats=$(cat "$E2E_WORK/stats")
   note "$sb: $(tr '\n' ' ' <<<"$stats")"
-  e2e_assert_eq "history files in $sb's archive" 2 "$(awk '$1 == "history" {print $2}' <<<"$stats")"
-  e2e_assert_eq ".partial files in $sb's archive" 1 "$(awk '$1 == "partial" {print $2}' <<<"$stats")"
+  expect_eq "history files in $sb's archive" 2 "$(awk '$1 == "history" {print $2}' <<<"$stats")"
+  expect_eq ".partial files in $sb's archive" 1 "$(awk '$1 == "partial" {print $2}' <<<"$stats")"
 done
 diff <(cd "${FO_ARCHIVE[sb1]}" && ls) <(cd "${FO_ARCHIVE[sb2]}" && ls) >&2 ||
   fail "sb1 and sb2 hold different files"
+pass
 for f in "${FO_ARCHIVE[sb1]}"/*.zst; do
-  cmp -s "$f" "${FO_ARCHIVE[sb2]}/${f##*/}" || fail "${f##*/} differs between sb1 and sb2"
+  check "${f##*/} differs between sb1 and sb2" cmp -s "$f" "${FO_ARCHIVE[sb2]}/${f##*/}"
 done
-note "PASS in ${SECONDS}s"
+assert_done

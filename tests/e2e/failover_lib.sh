@@ -14,6 +14,9 @@
 #
 # Naming: fo_* functions; archives in FO_ARCHIVE[sb1|sb2]; binaries in $FO_PUSH and $FO_FETCH.
 
+# shellcheck source=tests/e2e/assert_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/assert_lib.sh"
+
 E2E_WAL_SEGMENT_SIZE=$((1024 * 1024))
 declare -gA FO_ARCHIVE=()
 FO_PUSH=""
@@ -122,8 +125,9 @@ fo_verify_archive() {
     name=${f##*/}
     name=${name%.zst}
     rm -f "$out"
-    e2e_as_user "$FO_FETCH" --mode recovery "$name" "$out" "$dir" ||
-      fail "walferry-fetch does not restore $name from $dir"
-    cmp -s "$out" <(zstd -q -d -c -- "$f") || fail "walferry-fetch of $name from $dir differs from zstd -d"
+    check "walferry-fetch does not restore $name from $dir" \
+      e2e_as_user "$FO_FETCH" --mode recovery "$name" "$out" "$dir"
+    check "walferry-fetch of $name from $dir differs from zstd -d" \
+      cmp -s "$out" <(zstd -q -d -c -- "$f")
   done
 }

@@ -7,39 +7,26 @@
 #   fault_setup                 # $WORK (removed on exit), $PUSH, $FETCH, $MKSEG
 #   seg=$(make_segment --segno 5)
 #   run "$PUSH" "$seg" "$WORK/archive"
-#   expect_rc 0
+#   expect_rc 0 "push of segment 5"
+#   assert_done
 #
-# run() records the exit status in $RC and the output in $WORK/stdout and $WORK/stderr; the
-# expect_* helpers check them and fail the test with a message that shows what was seen.
+# The assertions (run, check, expect_*, fail, note, assert_done) are assert_lib.sh's; run keeps
+# the exit status in $RC and the output in $OUT and $ERR ($WORK/stdout and $WORK/stderr).
 #
 # Environment: WALFERRY_BIN_DIR (ctest sets it; default build/release/bin of this checkout),
 # WALFERRY_KEEP=1 keeps the work dir.
 
 FAULT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FAULT_REPO=$(cd "$FAULT_LIB_DIR/../.." && pwd)
-FAULT_CHECKS=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    if [[ -n ${WORK:-} && -f $WORK/stderr ]]; then
-        echo "--- last stdout:" >&2
-        head -c 2000 "$WORK/stdout" >&2 || true
-        echo "--- last stderr:" >&2
-        head -c 2000 "$WORK/stderr" >&2 || true
-    fi
-    exit 1
-}
-
-note() { echo "-- $*"; }
-
-# Counts a check that passed (the summary line shows how many ran).
-pass() { FAULT_CHECKS=$((FAULT_CHECKS + 1)); }
+# shellcheck source=tests/e2e/assert_lib.sh
+source "$FAULT_LIB_DIR/assert_lib.sh"
 
 FAULT_RAM_DIRS=()
 
 fault_cleanup() {
     local status=$?
     local dir
+    assert_exit_status "$status" || status=$?
     for dir in "${FAULT_RAM_DIRS[@]}"; do
         rm -rf "$dir"
     done
@@ -68,6 +55,7 @@ fault_setup() {
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/walferry-fault.XXXXXX")
     trap fault_cleanup EXIT
     trap 'exit 130' INT TERM
+    assert_set_dir "$WORK"
     mkdir "$WORK/src"
     # The binaries' state (backlog, batch markers, unreachable notes) goes in the work dir, never
     # in the system default /var/lib/walferry: a root-owned one left there would change what the
@@ -89,106 +77,12 @@ ram_dir() {
     printf -v "$1" '%s' "$dir"
 }
 
-# Summary at the end of a test script.
-fault_done() { echo "PASS: $(basename "$0" .sh): $FAULT_CHECKS checks"; }
-
-# run CMD...: runs CMD (never aborting the script), status in $RC, output in $WORK/stdout|stderr.
-run() {
-    RC=0
-    "$@" >"$WORK/stdout" 2>"$WORK/stderr" || RC=$?
-}
-
-# run_in DIR CMD...: like run, with DIR as the working directory.
-run_in() {
-    local dir=$1
-    shift
-    RC=0
-    (cd "$dir" && "$@") >"$WORK/stdout" 2>"$WORK/stderr" || RC=$?
-}
-
-expect_rc() {
-    [[ $RC == "$1" ]] || fail "${2:-command}: exit status $RC, expected $1"
-    pass
-}
-
-# expect_stderr_has TEXT [WHAT]: fixed-string match in the last stderr.
-expect_stderr_has() {
-    grep -qF -- "$1" "$WORK/stderr" || fail "${2:-command}: stderr lacks \"$1\""
-    pass
-}
-
-# expect_stderr_matches REGEX [WHAT]: extended regex match in the last stderr.
-expect_stderr_matches() {
-    grep -qE -- "$1" "$WORK/stderr" || fail "${2:-command}: stderr does not match /$1/"
-    pass
-}
-
-expect_stdout_has() {
-    grep -qF -- "$1" "$WORK/stdout" || fail "${2:-command}: stdout lacks \"$1\""
-    pass
-}
-
-expect_stdout_empty() {
-    [[ ! -s $WORK/stdout ]] || fail "${1:-command}: stdout is not empty"
-    pass
-}
-
-expect_stderr_empty() {
-    [[ ! -s $WORK/stderr ]] || fail "${1:-command}: stderr is not empty"
-    pass
-}
-
-# expect_stderr_lines N [WHAT]: stderr has exactly N lines.
-expect_stderr_lines() {
-    local n
-    n=$(wc -l <"$WORK/stderr")
-    [[ $n == "$1" ]] || fail "${2:-command}: stderr has $n lines, expected $1"
-    pass
-}
-
 # make_segment [make-segment options]: writes a segment into $WORK/src (or --out) and prints
 # its path.
 make_segment() {
-    local out=(--out "$WORK/src")
-    [[ " $* " == *" --out "* ]] && out=()
-    "$MKSEG" "${out[@]}" "$@" || fail "walferry-test-make-segment $* failed"
-}
-
-# dir_state DIR: every entry (hidden ones too) with inode, size and mtime, sorted. Two equal
-# states mean nothing was created, removed or rewritten.
-dir_state() {
-    find "$1" -mindepth 1 -printf '%P\t%i\t%s\t%T@\n' | LC_ALL=C sort
-}
-
-# expect_same_state DIR STATE [WHAT]
-expect_same_state() {
-    local now
-    now=$(dir_state "$1")
-    if [[ $now != "$2" ]]; then
-        diff <(echo "$2") <(echo "$now") >&2 || true
-        fail "${3:-command}: $1 changed"
-    fi
-    pass
-}
-
-# expect_no_temp DIR [WHAT]: no walferry temp file (hidden or next to a target) in DIR.
-expect_no_temp() {
-    local found
-    found=$(find "$1" -mindepth 1 -name '*walferry-tmp*' -printf '%P\n')
-    [[ -z $found ]] || fail "${2:-command}: temp files left in $1: $found"
-    pass
-}
-
-# expect_same_bytes A B [WHAT]
-expect_same_bytes() {
-    cmp -s -- "$1" "$2" || fail "${3:-command}: $1 and $2 differ"
-    pass
-}
-
-# expect_absent PATH [WHAT]
-expect_absent() {
-    [[ ! -e $1 && ! -L $1 ]] || fail "${2:-command}: $1 exists"
-    pass
+    local dest=(--out "$WORK/src")
+    [[ " $* " == *" --out "* ]] && dest=()
+    "$MKSEG" "${dest[@]}" "$@" || fail "walferry-test-make-segment $* failed"
 }
 
 # expect_decompresses STORED ORIGINAL: plain `zstd -d` of the stored file gives the original.

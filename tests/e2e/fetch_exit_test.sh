@@ -28,8 +28,6 @@ note "work dir $E2E_WORK, user $E2E_USER, sshd sb1 on port ${SSHD_PORT[sb1]}"
 
 PUSH=$(walferry_bin walferry-push)
 FETCH=$(walferry_bin walferry-fetch)
-OUT=$E2E_WORK/out
-ERR=$E2E_WORK/err
 ARCHIVE=$E2E_WORK/sb1/archive  # pushed to: has walferry.info
 EMPTY=$E2E_WORK/sb1/empty      # a directory nothing was ever pushed to
 MISSING=$E2E_WORK/sb1/missing  # no such directory
@@ -38,38 +36,21 @@ T=$E2E_WORK/target  # the %p directory (pg_wal)
 PGDATA_LIKE=$E2E_WORK/pgdata
 e2e_mkdir "$ARCHIVE" "$EMPTY" "$SRC" "$T" "$PGDATA_LIKE"
 e2e_as_user sh -c 'echo 15 >"$1/PG_VERSION"' _ "$PGDATA_LIKE"
-CHECKS=0
-ok() { CHECKS=$((CHECKS + 1)); }
-
-# run [-C DIR] CMD...: as the test user from DIR (default the work dir); status in RC, output in
-# $OUT and $ERR; never aborts the test.
-run() {
-  local dir=$E2E_WORK
-  if [[ $1 == -C ]]; then
-    dir=$2
-    shift 2
-  fi
-  RC=0
-  e2e_as_user_in "$dir" env -u WALFERRY_CONFIG "$@" >"$OUT" 2>"$ERR" || RC=$?
-}
-
-expect_rc() {
-  [[ $RC == "$1" ]] || fail "$2: exit status $RC, expected $1; stderr: $(cat "$ERR")"
-  ok
-}
+# What the test runs (as the test user, from the work dir or run_in's) finds no config but the
+# one it names.
+unset WALFERRY_CONFIG
 
 # expect_said WHAT REGEX: exactly one line on stderr (two with the --help hint), matching REGEX.
 expect_said() {
-  grep -qE -- "$2" "$ERR" || fail "$1: stderr does not match /$2/: $(cat "$ERR")"
-  (($(wc -l <"$ERR") <= 2)) || fail "$1: stderr has more than two lines: $(cat "$ERR")"
-  ok
+  expect_stderr_matches "$2" "$1"
+  (($(wc -l <"$ERR") <= 2)) || fail "$1: stderr has more than two lines"
+  pass
 }
 
 expect_target_clean() {
   local left
   left=$(find "$T" -mindepth 1 -printf '%P ')
-  [[ -z $left ]] || fail "$1: left in the %p directory: $left"
-  ok
+  check "$1: left in the %p directory: $left" test -z "$left"
 }
 
 config() {
@@ -85,7 +66,7 @@ name3=${seg3##*/}
 pushed=$(config pushed "$(sshd_destination sb1 "$ARCHIVE")")
 run "$PUSH" -c "$pushed" "$seg3"
 expect_rc 0 "push $name3 over sftp"
-[[ -f $ARCHIVE/walferry.info ]] || fail "the push made no walferry.info"
+check "the push made no walferry.info" test -f "$ARCHIVE/walferry.info"
 
 # --- (1) not found only from an archive that answered
 note "(1) a missing archive directory or one without walferry.info is an error, not 'not found'"
@@ -116,10 +97,10 @@ done
 for mode in recovery standby; do
   run "$FETCH" -c "$pushed" --mode "$mode" 000000010000000000000009 "$T/RECOVERYXLOG"
   expect_rc 1 "not-found from the pushed archive (--mode $mode)"
-  [[ ! -s $ERR ]] || fail "not-found from the pushed archive printed: $(cat "$ERR")"
+  check "not-found from the pushed archive printed: $(cat "$ERR")" test ! -s "$ERR"
   run "$FETCH" --mode "$mode" 00000002.history "$T/RECOVERYHISTORY" "$ARCHIVE"
   expect_rc 1 "not-found .history from the local archive (--mode $mode)"
-  [[ ! -s $ERR ]] || fail "not-found .history printed: $(cat "$ERR")"
+  check "not-found .history printed: $(cat "$ERR")" test ! -s "$ERR"
 done
 # With a second source that has the file, the broken first one is said and the file is served.
 # (Local sources are asked first.)
@@ -127,7 +108,7 @@ both=$(config both '[[destination]]' 'name = "broken"' "url = \"file://$MISSING\
   "$(sshd_destination sb1 "$ARCHIVE")" '[fetch]' 'prefetch = 0')
 run "$FETCH" -c "$both" --mode recovery "$name3" "$T/RECOVERYXLOG"
 expect_rc 0 "fetch with a missing first source and a good second one"
-cmp -s "$T/RECOVERYXLOG" "$seg3" || fail "the served $name3 differs"
+check "the served $name3 differs" cmp -s "$T/RECOVERYXLOG" "$seg3"
 expect_said "missing first source" 'does not exist'
 rm -f "$T/RECOVERYXLOG"
 
@@ -139,7 +120,7 @@ else
   run "$FETCH" --mode recovery "$name3" "$T/RECOVERYXLOG"
   expect_rc 255 "no config file, --mode recovery"
   expect_said "no config file" 'no source'
-  run -C "$PGDATA_LIKE" "$FETCH" "$name3" "$T/RECOVERYXLOG"
+  run_in "$PGDATA_LIKE" "$FETCH" "$name3" "$T/RECOVERYXLOG"
   expect_rc 255 "no config file, in a data directory without standby.signal"
 fi
 self=$(config self 'node = "sb1"' "$(sshd_destination sb1 "$ARCHIVE")")
@@ -152,23 +133,23 @@ expect_target_clean "no source"
 
 gone=$E2E_WORK/gone
 e2e_mkdir "$gone"
-run -C "$gone" sh -c 'rmdir "$1" && exec "$2" --mode recovery "$3" "$4" "$5"' _ \
+run_in "$gone" sh -c 'rmdir "$1" && exec "$2" --mode recovery "$3" "$4" "$5"' _ \
   "$gone" "$FETCH" "$name3" "$T/RECOVERYXLOG" "$ARCHIVE"
 expect_rc 255 "working directory removed, --mode recovery"
 expect_said "working directory removed" 'current directory'
 e2e_mkdir "$gone"
-run -C "$gone" sh -c 'rmdir "$1" && exec "$2" "$3" "$4" "$5"' _ \
+run_in "$gone" sh -c 'rmdir "$1" && exec "$2" "$3" "$4" "$5"' _ \
   "$gone" "$FETCH" "$name3" "$T/RECOVERYXLOG" "$ARCHIVE"
 expect_rc 255 "working directory removed, no standby.signal to be seen"
 
 # restore_command = 'walferry-fetch %p %f' (swapped) or with %p forgotten, run by the server
 # from its data directory: recovery must stop, not end early.
-run -C "$PGDATA_LIKE" "$FETCH" "$T/RECOVERYXLOG" "$name3" "$ARCHIVE"
+run_in "$PGDATA_LIKE" "$FETCH" "$T/RECOVERYXLOG" "$name3" "$ARCHIVE"
 expect_rc 255 "swapped %f and %p in a data directory"
-run -C "$PGDATA_LIKE" "$FETCH" "$name3"
+run_in "$PGDATA_LIKE" "$FETCH" "$name3"
 expect_rc 255 "%p missing, in a data directory"
 expect_said "%p missing" 'TARGETPATH'
-run -C "$PGDATA_LIKE" "$FETCH" --no-such-option "$name3" "$T/RECOVERYXLOG" "$ARCHIVE"
+run_in "$PGDATA_LIKE" "$FETCH" --no-such-option "$name3" "$T/RECOVERYXLOG" "$ARCHIVE"
 expect_rc 255 "unknown option, in a data directory"
 run "$FETCH" --mode recovery "$name3"
 expect_rc 255 "%p missing, --mode recovery outside a data directory"
@@ -176,9 +157,9 @@ run "$FETCH" --mode=standby --no-such-option "$name3" "$T/RECOVERYXLOG" "$ARCHIV
 expect_rc 2 "unknown option, --mode=standby"
 e2e_as_user touch "$PGDATA_LIKE/standby.signal"
 # A standby goes on either way: the usual statuses.
-run -C "$PGDATA_LIKE" "$FETCH" "$name3"
+run_in "$PGDATA_LIKE" "$FETCH" "$name3"
 expect_rc 2 "%p missing, in a standby's data directory"
-run -C "$PGDATA_LIKE" "$FETCH" "$T/RECOVERYXLOG" "$name3" "$ARCHIVE"
+run_in "$PGDATA_LIKE" "$FETCH" "$T/RECOVERYXLOG" "$name3" "$ARCHIVE"
 expect_rc 3 "swapped %f and %p, in a standby's data directory"
 run "$FETCH" "$name3"
 expect_rc 2 "%p missing, by hand outside a data directory"
@@ -241,10 +222,10 @@ for sig in TERM INT; do
     wait "$pid" || true  # finished before it could be stopped: again
   done
   ((caught)) || fail "could not catch a fetch of $big_name in the middle of its transfer"
+  pass
   note "SIG$sig caught a fetch mid-transfer on attempt $attempt"
   left=$(find "$T" -mindepth 1 -printf '%P ')
-  [[ -z $left ]] || fail "fetch ended by SIG$sig left: $left"
-  ok
+  check "fetch ended by SIG$sig left: $left" test -z "$left"
 done
 
 # Old temp files next to %p: only walferry's own (name pattern, regular file, our owner, older
@@ -270,13 +251,12 @@ run "$FETCH" --mode recovery 000000010000000000000009 "$T/RECOVERYXLOG" "$ARCHIV
 expect_rc 1 "not-found call with old temp files next to %p"
 for f in RECOVERYXLOG.walferry-tmp.AbC123 RECOVERYHISTORY.walferry-tmp.x9Y8z7 \
   000000010000000000000007.walferry-tmp.Q1w2E3; do
-  [[ ! -e $T/$f ]] || fail "old temp file $f was not swept"
-  ok
+  check "old temp file $f was not swept" test ! -e "$T/$f"
 done
 for f in "${kept[@]}"; do
   [[ -e $T/$f || -L $T/$f ]] || fail "$f was removed, but it is not an old walferry temp file"
-  ok
+  pass
 done
-[[ -f $E2E_WORK/elsewhere ]] || fail "the target of a symbolic link was removed"
+check "the target of a symbolic link was removed" test -f "$E2E_WORK/elsewhere"
 
-echo "PASS: $(basename "$0" .sh): $CHECKS checks"
+assert_done

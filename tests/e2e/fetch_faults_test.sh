@@ -81,6 +81,7 @@ e2e_wait_for 10 "S's log to say that sb1 could not be reached" \
   fo_log_has s "$log_from" "cannot connect to $E2E_USER@127.0.0.2:${SSHD_PORT[sb1]}"
 missed=$(comm -13 <(segments_in "${FO_ARCHIVE[sb1]}") <(segments_in "${FO_ARCHIVE[sb2]}") | wc -l)
 ((missed >= 1)) || fail "sb1 missed only $missed segments while it was down"
+pass
 note "sb1 down: S replayed $missed segments that only sb2 holds, up to $MARK_LSN"
 
 # Both down: nothing to fetch, S waits.
@@ -91,12 +92,14 @@ pending_lsn=$MARK_LSN
 pending_wal=$MARK_WAL
 e2e_wait_for 60 "S to be told twice that no copy of the next file can be had" told_twice
 sleep 2
-pg_is_running s || fail "S stopped while both sshd hosts were down"
-e2e_assert_eq "S's postmaster pid" "$pid" "$(postmaster_pid s)"
-e2e_assert_eq "S in recovery" t "$(pg_sql s "SELECT pg_is_in_recovery()")"
+check "S stopped while both sshd hosts were down" pg_is_running s
+expect_eq "S's postmaster pid" "$pid" "$(postmaster_pid s)"
+expect_eq "S in recovery" t "$(pg_sql s "SELECT pg_is_in_recovery()")"
 fo_log_since s "$log_from" | grep -E 'FATAL|PANIC' >&2 && fail "FATAL or PANIC in S's log while both hosts were down"
+pass
 pg_sql_is_true s "SELECT pg_last_wal_replay_lsn() < '$pending_lsn'::pg_lsn" ||
   fail "S replayed $pending_wal while no archive could be reached"
+pass
 note "sb1 and sb2 down: S waits in recovery (postmaster $pid), P keeps $pending_wal"
 
 sshd_restart sb1
@@ -104,10 +107,10 @@ sshd_restart sb2
 mark
 pg_wait_archived p "$MARK_WAL" 120
 pg_wait_replayed s "$MARK_LSN" 120
-e2e_assert_eq "S's postmaster pid after the outage" "$pid" "$(postmaster_pid s)"
+expect_eq "S's postmaster pid after the outage" "$pid" "$(postmaster_pid s)"
 # What sb1 missed waits in P's backlog (pushes leave a host that failed alone for a while).
 drain
-sb1_complete || fail "sb1 lacks segments after walferry-push --drain"
+check "sb1 lacks segments after walferry-push --drain" sb1_complete
 note "both back: S caught up to $MARK_LSN, sb1 holds everything sb2 does"
 
 # --- (b) a damaged copy on sb1, a good one on sb2
@@ -124,16 +127,20 @@ damage_next_segment() {
   mark
   pg_wait_archived p "$MARK_WAL" 60
   [[ "$BAD" < "$MARK_WAL" ]] || fail "the update did not fill $BAD"
+  pass
   drain
   for sb in sb1 sb2; do
-    [[ -f "${FO_ARCHIVE[$sb]}/$BAD.zst" ]] || fail "$BAD is not in $sb's archive"
+    check "$BAD is not in $sb's archive" test -f "${FO_ARCHIVE[$sb]}/$BAD.zst"
   done
   size=$(stat -c %s "${FO_ARCHIVE[sb1]}/$BAD.zst")
   ((size >= 16384)) || fail "$BAD.zst holds only $size bytes: not a segment full of updates"
+  pass
   fo_corrupt_middle "${FO_ARCHIVE[sb1]}/$BAD.zst"
   cmp -s "${FO_ARCHIVE[sb1]}/$BAD.zst" "${FO_ARCHIVE[sb2]}/$BAD.zst" && fail "the copy of $BAD on sb1 was not changed"
+  pass
   e2e_as_user "$FO_FETCH" --mode standby "$BAD" "$E2E_WORK/bad" "${FO_ARCHIVE[sb1]}" 2>/dev/null &&
     fail "walferry-fetch takes the damaged $BAD from sb1's directory"
+  pass
   log_from=$(fo_log_lines s)
 }
 
@@ -143,8 +150,8 @@ replayed_past_bad() {
   pg_wait_replayed s "$MARK_LSN" 120
   e2e_wait_for 10 "S's log to say that it restored $BAD" \
     fo_log_has s "$log_from" "restored log file \"$BAD\" from archive"
-  e2e_assert_eq "pgbench tables on S vs P" "$(pg_tables_digest p)" "$(pg_tables_digest s)"
-  e2e_assert_eq "markers on S vs P" "$(pg_sql p "SELECT note FROM e2e_marker ORDER BY note")" \
+  expect_eq "pgbench tables on S vs P" "$(pg_tables_digest p)" "$(pg_tables_digest s)"
+  expect_eq "markers on S vs P" "$(pg_sql p "SELECT note FROM e2e_marker ORDER BY note")" \
     "$(pg_sql s "SELECT note FROM e2e_marker ORDER BY note")"
 }
 
@@ -165,4 +172,4 @@ e2e_wait_for 30 "S's log to name the damaged copy of $BAD on sb1" \
 said=$(fo_log_since s "$log_from" | grep -c "\"$BAD.zst\" in .* is damaged" || true)
 by_worker=$(fo_log_since s "$log_from" | grep -c "warning: prefetch worker: \"$BAD.zst\" in " || true)
 note "$BAD damaged on sb1, prefetch = 8: S replayed past it to $MARK_LSN (damage named in S's log $said time(s), $by_worker from the worker's note)"
-note "PASS in ${SECONDS}s"
+assert_done

@@ -57,17 +57,13 @@ seg() { printf '%08X00000000%08X' "$1" "$2"; }  # seg TLI SEGNO (16 MiB segments
 for i in $(seq 1 16); do e2e_as_user "$MKSEG" --segno "$i" --seed "$i" --out "$SRC" >/dev/null; done
 e2e_as_user "$MKSEG" --tli 2 --segno 13 --seed 99 --out "$SRC" >/dev/null
 printf '1\t0/D000000\tno recovery target specified\n' | e2e_as_user tee "$SRC/00000002.history" >/dev/null
-for f in "$SRC"/*; do e2e_as_user "$PUSH" "$f" "$A1" || fail "push $f"; done
+for f in "$SRC"/*; do e2e_as_user "$PUSH" "$f" "$A1" || fail "push $f"; pass; done
 
-# fetch_in DIR [ARG...]: walferry-fetch -c $CFG as the test user from DIR; status in RC, output
-# in $OUT and $ERR.
-OUT=$E2E_WORK/fetch.out
-ERR=$E2E_WORK/fetch.err
+# fetch_in DIR [ARG...]: walferry-fetch -c $CFG as the test user from DIR (run_in).
 fetch_in() {
   local dir=$1
   shift
-  RC=0
-  e2e_as_user_in "$dir" "$FETCH" -c "$CFG" "$@" >"$OUT" 2>"$ERR" || RC=$?
+  run_in "$dir" "$FETCH" -c "$CFG" "$@"
 }
 # fetch NAME [ARG...]: as PostgreSQL in standby mode: from PGDATA, %p = pg_wal/RECOVERYXLOG.
 fetch() {
@@ -76,10 +72,9 @@ fetch() {
   rm -f "$PGDATA/pg_wal/RECOVERYXLOG"
   fetch_in "$PGDATA" --mode standby "$@" "$name" pg_wal/RECOVERYXLOG
 }
-expect_rc() { [[ $RC == "$1" ]] || fail "$2: exit $RC, expected $1; stderr: $(cat "$ERR")"; }
 expect_restored() {  # expect_restored NAME FILE WHAT
   expect_rc 0 "$3"
-  cmp -s "$SRC/$1" "$2" || fail "$3: $2 is not $1"
+  check "$3: $2 is not $1" cmp -s "$SRC/$1" "$2"
 }
 
 spool_dir() { find "$SPOOL/prefetch" -mindepth 1 -maxdepth 1 -type d | head -n 1; }
@@ -131,79 +126,82 @@ t0=$(date +%s%N)
 captured=$(e2e_as_user_in "$PGDATA" "$FETCH" -c "$CFG" --mode standby "$(seg 1 1)" pg_wal/RECOVERYXLOG 2>&1) ||
   fail "fetch $(seg 1 1): $captured"
 t1=$(date +%s%N)
-[[ -n $(spool_dir) ]] || fail "no prefetch spool directory made"
-worker_running || fail "the call returned only after the worker ended (or none ran): $(entries)"
-[[ -z $captured ]] || fail "fetch printed: $captured"
-cmp -s "$SRC/$(seg 1 1)" "$PGDATA/pg_wal/RECOVERYXLOG" || fail "RECOVERYXLOG is not $(seg 1 1)"
+check "no prefetch spool directory made" test -n "$(spool_dir)"
+check "the call returned only after the worker ended (or none ran): $(entries)" worker_running
+check "fetch printed: $captured" test -z "$captured"
+check "RECOVERYXLOG is not $(seg 1 1)" cmp -s "$SRC/$(seg 1 1)" "$PGDATA/pg_wal/RECOVERYXLOG"
 note "call returned in $(((t1 - t0) / 1000000)) ms, worker still running"
 e2e_wait_for 60 "the worker to finish" lock_free
-e2e_assert_eq "spool after serving 1" "$(entry_list 2 3 4 5)" "$(entries)"
-[[ -z $(temps) ]] || fail "temp files left: $(temps)"
-for f in $(entries); do cmp -s "$(spool_dir)/$f" "$SRC/$f" || fail "spooled $f is not the segment"; done
+expect_eq "spool after serving 1" "$(entry_list 2 3 4 5)" "$(entries)"
+check "temp files left: $(temps)" test -z "$(temps)"
+for f in $(entries); do cmp -s "$(spool_dir)/$f" "$SRC/$f" || fail "spooled $f is not the segment"; pass; done
 
 note "sshd stopped: 2 and 3 come from the spool, verified, and leave it"
 sshd_stop sb1
 for i in 2 3; do
   fetch "$(seg 1 $i)" -v
   expect_restored "$(seg 1 $i)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch $i with sshd down"
-  grep -q 'from the prefetch spool' "$ERR" || fail "fetch $i: not from the spool: $(cat "$ERR")"
+  check "fetch $i: not from the spool: $(cat "$ERR")" grep -q 'from the prefetch spool' "$ERR"
 done
 e2e_wait_for 20 "the (failing) worker to end" lock_free
-e2e_assert_eq "spool after serving 3" "$(entry_list 4 5)" "$(entries)"
+expect_eq "spool after serving 3" "$(entry_list 4 5)" "$(entries)"
 
 note "a damaged entry with the source down: exit 1, nothing at %p, entry removed"
 corrupt "$(spool_dir)/$(seg 1 4)"
 fetch "$(seg 1 4)"
 expect_rc 1 "fetch of a damaged entry, sshd down"
-[[ ! -e $PGDATA/pg_wal/RECOVERYXLOG ]] || fail "a damaged entry reached %p"
+check "a damaged entry reached %p" test ! -e "$PGDATA/pg_wal/RECOVERYXLOG"
 [[ -z $(find "$PGDATA/pg_wal" -name '*walferry-tmp*') ]] || fail "temp file left in pg_wal"
-grep -q 'damaged' "$ERR" || fail "no word on the damaged entry: $(cat "$ERR")"
-e2e_assert_eq "spool after the damaged 4" "$(entry_list 5)" "$(entries)"
+pass
+check "no word on the damaged entry: $(cat "$ERR")" grep -q 'damaged' "$ERR"
+expect_eq "spool after the damaged 4" "$(entry_list 5)" "$(entries)"
 
 note "a damaged entry with the source up: fetched again from the source"
 restart_sb1
 corrupt "$(spool_dir)/$(seg 1 5)"
 fetch "$(seg 1 5)"
 expect_restored "$(seg 1 5)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch of a damaged entry, sshd up"
-grep -q 'damaged' "$ERR" || fail "no word on the damaged entry: $(cat "$ERR")"
+check "no word on the damaged entry: $(cat "$ERR")" grep -q 'damaged' "$ERR"
 e2e_wait_for 60 "the worker after 5" lock_free
-e2e_assert_eq "spool after serving 5" "$(entry_list 6 7 8 9)" "$(entries)"
+expect_eq "spool after serving 5" "$(entry_list 6 7 8 9)" "$(entries)"
 
 note "pg_rewind: relative %p from another working directory, from the spool and from the source"
 fetch_in "$E2E_WORK/elsewhere" -v "$(seg 1 6)" "../pgdata/pg_wal/$(seg 1 6)"
 expect_restored "$(seg 1 6)" "$PGDATA/pg_wal/$(seg 1 6)" "relative %p, spooled segment"
-grep -q 'from the prefetch spool' "$ERR" || fail "relative %p: not from the spool: $(cat "$ERR")"
+check "relative %p: not from the spool: $(cat "$ERR")" grep -q 'from the prefetch spool' "$ERR"
 fetch_in / -v "$(seg 1 7)" "$PGDATA/pg_wal/$(seg 1 7)"
 expect_restored "$(seg 1 7)" "$PGDATA/pg_wal/$(seg 1 7)" "absolute %p from /"
-grep -q 'from the prefetch spool' "$ERR" || fail "absolute %p: not from the spool: $(cat "$ERR")"
+check "absolute %p: not from the spool: $(cat "$ERR")" grep -q 'from the prefetch spool' "$ERR"
 e2e_wait_for 60 "the worker after 7" lock_free
-e2e_assert_eq "spool after serving 7" "$(entry_list 8 9 10 11)" "$(entries)"
+expect_eq "spool after serving 7" "$(entry_list 8 9 10 11)" "$(entries)"
 fetch_in "$E2E_WORK/elsewhere" "$(seg 1 12)" "../pgdata/pg_wal/$(seg 1 12)"
 expect_restored "$(seg 1 12)" "$PGDATA/pg_wal/$(seg 1 12)" "relative %p, from the source"
 [[ -z $(find "$E2E_WORK/elsewhere" -mindepth 1) ]] || fail "files left in the working directory"
+pass
 e2e_wait_for 60 "the worker after 12" lock_free
-e2e_assert_eq "spool after serving 12" "$(entry_list 13 14 15 16)" "$(entries)"
+expect_eq "spool after serving 12" "$(entry_list 13 14 15 16)" "$(entries)"
 
 note ".history is never cached: a changed archived history is served changed"
 fetch 00000002.history
 expect_restored 00000002.history "$PGDATA/pg_wal/RECOVERYXLOG" "fetch 00000002.history"
 [[ -z $(find "$SPOOL" -name '*history*') ]] || fail "a .history file went into the spool"
+pass
 printf '1\t0/E000000\tchanged\n' | e2e_as_user tee "$E2E_WORK/00000002.history" >/dev/null
 rm -f "$A1/00000002.history.zst"
-e2e_as_user "$PUSH" "$E2E_WORK/00000002.history" "$A1" || fail "push the changed history"
+check "push the changed history" e2e_as_user "$PUSH" "$E2E_WORK/00000002.history" "$A1"
 fetch 00000002.history
 expect_rc 0 "fetch the changed 00000002.history"
-cmp -s "$E2E_WORK/00000002.history" "$PGDATA/pg_wal/RECOVERYXLOG" || fail "an old 00000002.history was served"
-e2e_assert_eq "spool after the .history calls" "$(entry_list 13 14 15 16)" "$(entries)"
+check "an old 00000002.history was served" cmp -s "$E2E_WORK/00000002.history" "$PGDATA/pg_wal/RECOVERYXLOG"
+expect_eq "spool after the .history calls" "$(entry_list 13 14 15 16)" "$(entries)"
 
 note "a request on another timeline drops the spool"
 fetch "$(seg 2 14)"
 expect_rc 1 "fetch of a timeline 2 segment not archived"
-e2e_assert_eq "spool after a timeline 2 request" "" "$(entries)"
+expect_eq "spool after a timeline 2 request" "" "$(entries)"
 fetch "$(seg 2 13)"
 expect_restored "$(seg 2 13)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch of timeline 2 segment 13"
 e2e_wait_for 60 "the worker after timeline 2" lock_free
-e2e_assert_eq "spool after timeline 2 (nothing more archived)" "" "$(entries)"
+expect_eq "spool after timeline 2 (nothing more archived)" "" "$(entries)"
 
 note "two concurrent calls start one worker"
 before=$(sessions)
@@ -214,11 +212,11 @@ for t in a b; do
 done
 for p in "${pids[@]}"; do wait "$p" || fail "a concurrent fetch failed: $(cat "$OUT.a" "$OUT.b")"; done
 for t in a b; do
-  cmp -s "$SRC/$(seg 1 1)" "$PGDATA/pg_wal/RECOVERY$t" || fail "concurrent fetch $t did not restore $(seg 1 1)"
+  check "concurrent fetch $t did not restore $(seg 1 1)" cmp -s "$SRC/$(seg 1 1)" "$PGDATA/pg_wal/RECOVERY$t"
 done
 e2e_wait_for 60 "the worker after the concurrent calls" lock_free
-e2e_assert_eq "spool after the concurrent calls" "$(entry_list 2 3 4 5)" "$(entries)"
-e2e_assert_eq "SSH sessions of two calls and their worker(s)" 3 $(($(sessions) - before))
+expect_eq "spool after the concurrent calls" "$(entry_list 2 3 4 5)" "$(entries)"
+expect_eq "SSH sessions of two calls and their worker(s)" 3 $(($(sessions) - before))
 
 note "a worker killed with -9: no lock left, no partial file under a final name"
 fetch "$(seg 1 8)"
@@ -227,27 +225,30 @@ expect_restored "$(seg 1 8)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch 8"
 # temp file shows it writing an entry.
 worker=$(lock_holders)
 [[ $(wc -w <<<"$worker") == 1 ]] || fail "not one process holds the spool's lock: '$worker'"
+pass
 [[ $(cat "/proc/$worker/comm") == walferry-fetch ]] || fail "the lock holder is not walferry-fetch"
+pass
 for _ in $(seq 1 3000); do
   [[ -n $(temps) ]] && break
   sleep 0.005
 done
-kill -9 "$worker" || fail "the worker ended before it was killed"
-[[ -n $(temps) ]] || fail "never saw the worker mid-transfer"
+check "the worker ended before it was killed" kill -9 "$worker"
+check "never saw the worker mid-transfer" test -n "$(temps)"
 e2e_wait_for 10 "the killed worker's lock to go" lock_free
 # Under a segment's name only whole, checked segments (renamed there after fsync), with or
 # without their .ok yet.
 for f in "$(spool_dir)"/0*; do
   [[ -e $f && $f != *.ok ]] || continue
-  cmp -s "$f" "$SRC/${f##*/}" || fail "${f##*/} after kill -9 is not the segment"
+  check "${f##*/} after kill -9 is not the segment" cmp -s "$f" "$SRC/${f##*/}"
 done
 note "after kill -9: $(entries), temp $(temps)"
 fetch "$(seg 1 9)"
 expect_restored "$(seg 1 9)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch 9 after kill -9"
 e2e_wait_for 60 "the next worker" lock_free
 [[ $(entries) == *"$(seg 1 13)"* ]] || fail "no new worker filled the window: $(entries)"
-e2e_assert_eq "spool after the next worker" "$(entry_list 10 11 12 13)" "$(entries)"
-[[ -z $(temps) ]] || fail "the next worker left temp files: $(temps)"
+pass
+expect_eq "spool after the next worker" "$(entry_list 10 11 12 13)" "$(entries)"
+check "the next worker left temp files: $(temps)" test -z "$(temps)"
 
 note "a damaged archived copy met by the worker: the next call warns, once"
 bad=$(seg 1 15)
@@ -256,38 +257,36 @@ corrupt "$A1/$bad.zst"
 for i in 10 11; do  # after 10, 3 of 11..14 are spooled: no worker; after 11, one for 12..15
   fetch "$(seg 1 $i)"
   expect_restored "$(seg 1 $i)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch $i"
-  [[ ! -s $ERR ]] || fail "fetch $i printed: $(cat "$ERR")"
+  check "fetch $i printed: $(cat "$ERR")" test ! -s "$ERR"
 done
 e2e_wait_for 60 "the worker that meets the damaged $bad" lock_free
-e2e_assert_eq "spool after the worker met the damaged $bad" "$(entry_list 12 13 14)" "$(entries)"
-e2e_assert_eq "notes after the worker met the damaged $bad" "damaged.$bad.zst.0" "$(notes)"
+expect_eq "spool after the worker met the damaged $bad" "$(entry_list 12 13 14)" "$(entries)"
+expect_eq "notes after the worker met the damaged $bad" "damaged.$bad.zst.0" "$(notes)"
 cp -p "$E2E_WORK/good.zst" "$A1/$bad.zst"
 fetch "$(seg 1 12)"
 expect_restored "$(seg 1 12)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch 12 after the worker met $bad"
 warning=$(grep -F "walferry-fetch: warning: prefetch worker: \"$bad.zst\" in $(sshd_url sb1 "$A1") is damaged: " "$ERR" |
   grep -E ' \(WF00[67]\)$') || fail "fetch 12 does not warn of the damaged $bad on sb1: $(cat "$ERR")"
-e2e_assert_eq "lines fetch 12 printed" 1 "$(wc -l <"$ERR")"
+expect_eq "lines fetch 12 printed" 1 "$(wc -l <"$ERR")"
 note "fetch 12 said: $warning"
 e2e_wait_for 60 "the worker after 12" lock_free
-e2e_assert_eq "notes after fetch 12" "" "$(notes)"
-e2e_assert_eq "spool after fetch 12 (the good $bad back on sb1)" "$(entry_list 13 14 15 16)" "$(entries)"
+expect_eq "notes after fetch 12" "" "$(notes)"
+expect_eq "spool after fetch 12 (the good $bad back on sb1)" "$(entry_list 13 14 15 16)" "$(entries)"
 fetch "$(seg 1 13)"
 expect_restored "$(seg 1 13)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch 13"
-[[ ! -s $ERR ]] || fail "fetch 13 printed: $(cat "$ERR")"
+check "fetch 13 printed: $(cat "$ERR")" test ! -s "$ERR"
 
 note "an unusable spool disables prefetch, said only with -v"
 e2e_as_user touch "$E2E_WORK/afile"
 sed "s|^spool = .*|spool = \"$E2E_WORK/afile/spool\"|" "$CFG" >"$E2E_WORK/bad.toml"
 chmod 644 "$E2E_WORK/bad.toml"
 rm -f "$PGDATA/pg_wal/RECOVERYXLOG"
-RC=0
-e2e_as_user_in "$PGDATA" "$FETCH" -c "$E2E_WORK/bad.toml" --mode standby "$(seg 1 2)" pg_wal/RECOVERYXLOG >"$OUT" 2>"$ERR" || RC=$?
+run_in "$PGDATA" "$FETCH" -c "$E2E_WORK/bad.toml" --mode standby "$(seg 1 2)" pg_wal/RECOVERYXLOG
 expect_restored "$(seg 1 2)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch with an unusable spool"
-[[ ! -s $ERR ]] || fail "fetch with an unusable spool printed: $(cat "$ERR")"
-RC=0
-e2e_as_user_in "$PGDATA" "$FETCH" -c "$E2E_WORK/bad.toml" --mode standby -v "$(seg 1 2)" pg_wal/RECOVERYXLOG >"$OUT" 2>"$ERR" || RC=$?
+check "fetch with an unusable spool printed: $(cat "$ERR")" test ! -s "$ERR"
+run_in "$PGDATA" "$FETCH" -c "$E2E_WORK/bad.toml" --mode standby -v "$(seg 1 2)" pg_wal/RECOVERYXLOG
 expect_restored "$(seg 1 2)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch -v with an unusable spool"
-grep -q 'warning: .*no prefetch' "$ERR" || fail "fetch -v with an unusable spool: no warning: $(cat "$ERR")"
+check "fetch -v with an unusable spool: no warning: $(cat "$ERR")" grep -q 'warning: .*no prefetch' "$ERR"
 
 note "a symbolic link planted at prefetch/<key> is refused and never followed"
 key_dir=$(spool_dir)
@@ -307,13 +306,14 @@ done
 no_worker_in_pg_wal() { [[ ! -e $PGDATA/pg_wal/lock ]] || flock -n "$PGDATA/pg_wal/lock" true; }
 e2e_wait_for 60 "no worker in pg_wal" no_worker_in_pg_wal
 for v in "${victims[@]}"; do
-  [[ -e $PGDATA/pg_wal/$v ]] || fail "$v in pg_wal was removed through the planted link"
+  check "$v in pg_wal was removed through the planted link" test -e "$PGDATA/pg_wal/$v"
 done
-[[ ! -e $PGDATA/pg_wal/lock ]] || fail "a worker took its lock in pg_wal through the planted link"
-[[ -L $key_dir ]] || fail "the planted link itself was replaced"
+check "a worker took its lock in pg_wal through the planted link" test ! -e "$PGDATA/pg_wal/lock"
+check "the planted link itself was replaced" test -L "$key_dir"
 for i in 15 16; do
   grep -q "warning: spool directory \"$key_dir\" is a symbolic link; refusing to use it; no prefetch" "$ERR.$i" ||
     fail "fetch $i with a linked spool directory: no warning: $(cat "$ERR.$i")"
+  pass
 done
 rm -f "$key_dir"
 for v in "${victims[@]}"; do rm -f "$PGDATA/pg_wal/$v"; done
@@ -322,8 +322,8 @@ note "no pg_control in the data directory: no prefetch (said with -v)"
 mv "$PGDATA/global/pg_control" "$E2E_WORK/pg_control.saved"
 fetch "$(seg 1 3)" -v
 expect_restored "$(seg 1 3)" "$PGDATA/pg_wal/RECOVERYXLOG" "fetch without pg_control"
-grep -q 'cluster is unknown; no prefetch' "$ERR" || fail "fetch without pg_control: no word: $(cat "$ERR")"
-[[ ! -e $key_dir ]] || fail "a spool was made without the server's cluster known"
+check "fetch without pg_control: no word: $(cat "$ERR")" grep -q 'cluster is unknown; no prefetch' "$ERR"
+check "a spool was made without the server's cluster known" test ! -e "$key_dir"
 mv "$E2E_WORK/pg_control.saved" "$PGDATA/global/pg_control"
 
-note "PASS"
+assert_done

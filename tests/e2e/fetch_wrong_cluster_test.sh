@@ -79,7 +79,7 @@ pg_wait_sql r 60 "SELECT NOT pg_is_in_recovery()"
 pg_stop r
 e2e_wait_for 60 "the prefetch worker of A's recovery" lock_free
 spooled_a=$(spooled)
-[[ -n $spooled_a ]] || fail "A's recovery left nothing in the spool: the scenario is not set up"
+check "A's recovery left nothing in the spool: the scenario is not set up" test -n "$spooled_a"
 note "A ($sysid_a) left in the spool: $(paste -sd ' ' <<<"$spooled_a")"
 
 note "the archive rebuilt for cluster B at the same URL, R re-created from B's base backup"
@@ -87,12 +87,12 @@ mv "$A1" "$E2E_WORK/archive_a"  # kept aside for the last check
 e2e_mkdir "$A1"
 archived_cluster b bb >"$E2E_WORK/sysid_b"
 sysid_b=$(cat "$E2E_WORK/sysid_b")
-[[ $sysid_a != "$sysid_b" ]] || fail "two initdb gave one system identifier"
+check "two initdb gave one system identifier" test "$sysid_a" != "$sysid_b"
 rm -rf "${E2E_NODE_DATA[r]}"
 mv "${E2E_NODE_DATA[bb]}" "${E2E_NODE_DATA[r]}"
 pg_set_address r
 same=$(comm -12 <(echo "$spooled_a") <(find "$A1" -name '0*.zst' -printf '%f\n' | sed 's/\.zst$//' | LC_ALL=C sort) | paste -sd ' ')
-[[ -n $same ]] || fail "no spooled segment of A has the name of one of B's: the scenario is not set up"
+check "no spooled segment of A has the name of one of B's: the scenario is not set up" test -n "$same"
 note "B ($sysid_b) archived, sharing names with A's spooled segments: $same"
 
 note "B's recovery at R replays every row of B"
@@ -102,14 +102,16 @@ pg_wait_sql r 120 "SELECT NOT pg_is_in_recovery()"
 log=${E2E_NODE_LOG[r]}
 ! grep -q 'WAL file is from different database system' "$log" ||
   fail "PostgreSQL was handed a segment of another cluster: $(grep 'different database system' "$log" | head -n 2)"
-grep -q 'belongs to another cluster' "$log" || fail "fetch did not say it refused A's spooled segments"
-e2e_assert_eq "rows of B after its recovery" "$((ROWS_PER_CHUNK * CHUNKS)) b" \
+pass
+check "fetch did not say it refused A's spooled segments" grep -q 'belongs to another cluster' "$log"
+expect_eq "rows of B after its recovery" "$((ROWS_PER_CHUNK * CHUNKS)) b" \
   "$(pg_sql r "SELECT count(*), string_agg(DISTINCT cluster, ',') FROM t" | tr '|' ' ')"
 pg_stop r
 e2e_wait_for 60 "the prefetch worker of B's recovery" lock_free
 for f in $(spooled); do
   head -c 32 "$(key_dir)/$f" | od -An -tu8 -j 24 -N 8 | grep -qw "$sysid_b" ||
     fail "spooled $f is not of cluster B"
+  pass
 done
 
 note "a segment of A left in B's archive: 255 in targeted recovery, 1 in standby, nothing at %p"
@@ -117,14 +119,12 @@ name=${same%% *}
 cp "$E2E_WORK/archive_a/$name.zst" "$A1/$name.zst"
 for mode in recovery standby; do
   rm -f "${E2E_NODE_DATA[r]}/pg_wal/RECOVERYXLOG"
-  RC=0
-  e2e_as_user_in "${E2E_NODE_DATA[r]}" "$FETCH" -c "$CFG" --mode "$mode" "$name" pg_wal/RECOVERYXLOG \
-    >"$E2E_WORK/out" 2>"$E2E_WORK/err" || RC=$?
+  run_in "${E2E_NODE_DATA[r]}" "$FETCH" -c "$CFG" --mode "$mode" "$name" pg_wal/RECOVERYXLOG
   want=255
   [[ $mode == standby ]] && want=1
-  [[ $RC == "$want" ]] || fail "A's $name in B's archive, $mode mode: exit $RC, expected $want: $(cat "$E2E_WORK/err")"
-  [[ ! -e ${E2E_NODE_DATA[r]}/pg_wal/RECOVERYXLOG ]] || fail "A's $name reached %p ($mode mode)"
-  grep -q "belongs to another cluster" "$E2E_WORK/err" || fail "no word on the foreign $name: $(cat "$E2E_WORK/err")"
+  expect_rc "$want" "A's $name in B's archive, $mode mode"
+  check "A's $name reached %p ($mode mode)" test ! -e "${E2E_NODE_DATA[r]}/pg_wal/RECOVERYXLOG"
+  expect_stderr_has "belongs to another cluster" "no word on the foreign $name"
 done
 
-note "PASS"
+assert_done

@@ -6,6 +6,7 @@
 # problem, exit 3 (fetch in recovery mode: 255), and nothing written anywhere: no archive file,
 # no target, no temp file.
 set -euo pipefail
+# shellcheck source=tests/e2e/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
 
@@ -150,7 +151,6 @@ for name in "${names[@]}"; do
     expect_absent "$T/PWNED" "$shown"
 done
 note "${#names[@]} hostile names given to fetch, $pushed to push ($created created as files)"
-[[ ${#names[@]} -ge 20 ]] || fail "too few names"
-pass
+check "too few names" test "${#names[@]}" -ge 20
 expect_no_temp "$T" "all runs"
-fault_done
+assert_done

@@ -5,6 +5,7 @@
 # compared with the original); whatever else is left is a hidden temp file that cannot be taken
 # for a WAL file; walferry.info is absent or complete; and the next push exits 0 with a valid file.
 set -euo pipefail
+# shellcheck source=tests/e2e/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
 
@@ -45,18 +46,20 @@ check_archive() {
                     ! grep -qE '^wal_segment_size *= *67108864$' "$entry"; then
                     fail "$what: incomplete walferry.info: $(cat "$entry")"
                 fi
+                pass
                 ;;
             .walferry-tmp.*)
                 # A killed writer's temp file: hidden, and never ending like an archived name.
                 [[ $base != *.zst ]] || fail "$what: temp file $base ends in .zst"
+                pass
                 ;;
             [0-9A-F]*.zst)
                 [[ $base =~ ^[0-9A-F]{24}\.zst$ ]] || fail "$what: unexpected file $base"
+                pass
                 ;;
             *) fail "$what: unexpected entry $base in the archive" ;;
         esac
     done
-    pass
 }
 
 # verify_stored DIR NAME ORIGINAL WHAT: the stored file is complete and gives back ORIGINAL.
@@ -64,6 +67,7 @@ verify_stored() {
     local stored=$1/$2.zst
     zstd -q -t -- "$stored" 2>"$WORK/zstd.err" ||
         fail "$4: zstd -t $stored: $(cat "$WORK/zstd.err")"
+    pass
     run "$FETCH" --mode recovery "$2" "$RAM/back/$2" "$1"
     expect_rc 0 "$4: fetch $2"
     expect_same_bytes "$RAM/back/$2" "$3" "$4: fetched $2"
@@ -121,6 +125,7 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
     } 2>/dev/null
     what="trial $trial (kill after ${delay} of ~${duration} ms, exit $rc)"
     [[ $rc == 0 || $rc == 137 ]] || fail "$what: push failed on its own: $(cat "$WORK/kill.err")"
+    pass
 
     check_archive "$archive" "$what"
     temps=$(find "$archive" -maxdepth 1 -name ".walferry-tmp.$name*" | wc -l)
@@ -139,7 +144,7 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
             after_publish=$((after_publish + 1))
         fi
     else
-        [[ $rc == 137 ]] || fail "$what: push exited 0 but $name.zst is missing"
+        check "$what: push exited 0 but $name.zst is missing" test "$rc" = 137
         if ((temps > 0)); then
             mid_write=$((mid_write + 1))
         else
@@ -154,8 +159,7 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
     expect_rc 0 "$what: the following push"
     # A complete push is also the freshest measure of how long one takes under the current load.
     ((published)) || duration=$(((duration * 3 + $(now_ms) - start) / 4))
-    [[ -e $archive/$name.zst ]] || fail "$what: the following push left no $name.zst"
-    pass
+    check "$what: the following push left no $name.zst" test -e "$archive/$name.zst"
     if ((published)); then
         # Already verified above; the following push must have left it alone.
         expect_same_state "$archive" "$state" "$what: the following push of a stored file"
@@ -179,4 +183,4 @@ note "$TRIALS trials in ${elapsed}s: killed before writing $before_write, killed
 pass
 ((mid_write > 0)) || fail "no kill landed while the file was being written: the test proved nothing"
 pass
-fault_done
+assert_done

@@ -8,7 +8,8 @@
 #   pg_init_node primary                        # initdb on a free port of 127.0.0.1
 #   pg_set primary "archive_command = '$(walferry_bin walferry-push) %p $E2E_WORK/archive'"
 #   pg_start primary
-#   pg_sql primary "SELECT 1" >/dev/null || fail "primary does not answer"
+#   check "primary answers" pg_sql primary "SELECT 1"
+#   assert_done
 #
 # What it guarantees:
 # - Real servers, no mocks: PostgreSQL 15 from Debian (pg_config --bindir, or
@@ -31,11 +32,15 @@
 #   WALFERRY_TEST_USER user to run PostgreSQL as when running as root (default walferry-test)
 #   WALFERRY_LOG_LINES lines of each server log printed on failure (default 80)
 #
-# Naming: e2e_* are general helpers, pg_* act on a PostgreSQL node, fail/note/step report.
+# Assertions (check, expect_*, run, fail, note, assert_done) come from assert_lib.sh; run runs
+# its command as the test user, from the work dir, and keeps the output in the work dir.
+# Naming: e2e_* are general helpers, pg_* act on a PostgreSQL node, step narrates.
 # A node is a name (e.g. "primary"); its directory is $E2E_WORK/<name>, holding data/ (PGDATA),
 # server.log and the Unix socket. Per-node facts are in E2E_NODE_PORT/HOST/DATA/LOG[<name>].
 
 E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/e2e/assert_lib.sh
+source "$E2E_LIB_DIR/assert_lib.sh"
 E2E_REPO=$(cd "$E2E_LIB_DIR/../.." && pwd)
 E2E_WAL_SEGMENT_SIZE=$((16 * 1024 * 1024))
 
@@ -47,16 +52,13 @@ E2E_BIN=""
 E2E_USER=""
 E2E_PG_BINDIR=""
 E2E_LOGS_PRINTED=0
-# The test's stderr as it was when the library was sourced: failures, logs and clean-up messages
-# go there even when they happen inside a command whose stderr is redirected (a trap runs in the
-# redirections of the command it interrupted).
-exec {E2E_ERR}>&2
+# The test's stderr as it was when the library was sourced (assert_lib.sh's): logs and clean-up
+# messages go there even from inside a command whose stderr is redirected; servers get it closed.
+E2E_ERR=$ASSERT_FD
+ASSERT_ON_FAIL+=(e2e_print_logs)
 
 # ---------------------------------------------------------------------------------------------
 # Reporting
-
-# note MESSAGE...: one progress line on stderr, with the seconds since the test started.
-note() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
 
 # step MESSAGE...: a visible section header (used by the demo to narrate); bold on a terminal.
 step() {
@@ -65,18 +67,6 @@ step() {
   else
     printf '\n== %s\n' "$*" >&2
   fi
-}
-
-# fail MESSAGE...: print the failure and the server logs, exit 1 (the EXIT trap cleans up).
-fail() {
-  printf 'FAIL: %s\n' "$*" >&"$E2E_ERR"
-  e2e_print_logs
-  exit 1
-}
-
-# e2e_assert_eq WHAT EXPECTED ACTUAL: fail unless the two strings are equal.
-e2e_assert_eq() {
-  [[ "$2" == "$3" ]] || fail "$1: expected '$2', got '$3'"
 }
 
 # e2e_print_logs: the last WALFERRY_LOG_LINES lines of every node's server log (once per run).
@@ -102,6 +92,7 @@ e2e_setup() {
   e2e_find_pg
   e2e_pick_user
   e2e_make_workdir
+  assert_set_dir "$E2E_WORK"
   e2e_install_trap
   e2e_install_binaries "$@"
 }
@@ -140,6 +131,14 @@ e2e_pick_user() {
 # unreadable current directory gets in the way). Environment is kept as far as runuser keeps it;
 # pass extra variables with `env VAR=value CMD`.
 e2e_as_user() { e2e_as_user_in "${E2E_WORK:-/}" "$@"; }
+
+# assert_exec DIR CMD...: run and run_in (assert_lib.sh) run the command under test as the test
+# user, from DIR (default the work dir).
+assert_exec() {
+  local dir=${1:-$E2E_WORK}
+  shift
+  e2e_as_user_in "$dir" "$@"
+}
 
 # e2e_as_user_in DIR CMD [ARG...]: e2e_as_user from DIR (pg_rewind runs restore_command from its
 # own working directory, which is not PGDATA: a test of that runs it from /).
@@ -214,10 +213,12 @@ e2e_install_trap() {
 }
 
 # e2e_cleanup STATUS: stop every server this test started (newest first), print the logs when
-# STATUS is not 0, remove the work dir unless WALFERRY_KEEP=1. Runs from the EXIT trap.
+# the test failed, remove the work dir unless WALFERRY_KEEP=1. Runs from the EXIT trap and exits
+# with STATUS, or 1 when a test would end with 0 without assert_done (assert_exit_status).
 e2e_cleanup() {
   local status=${1:-0} i
   set +e
+  assert_exit_status "$status" || status=$?
   trap - INT TERM
   for ((i = ${#E2E_STARTED[@]} - 1; i >= 0; i--)); do
     pg_stop_quietly "${E2E_STARTED[$i]}"
@@ -230,7 +231,7 @@ e2e_cleanup() {
       rm -rf -- "$E2E_WORK"
     fi
   fi
-  return "$status"
+  exit "$status"
 }
 
 # pg_stop_quietly NODE: stop a node if it runs, whatever it takes; never fails. Used by cleanup.
@@ -532,10 +533,10 @@ e2e_archive_verify() {
     raw_total=$((raw_total + size))
     stored_total=$((stored_total + $(stat -c %s "$f")))
     if [[ "$name" =~ ^[0-9A-F]{24}$ ]]; then
-      e2e_assert_eq "decompressed size of $name" "$E2E_WAL_SEGMENT_SIZE" "$size"
+      expect_eq "decompressed size of $name" "$E2E_WAL_SEGMENT_SIZE" "$size"
       count[segments]=$((count[segments] + 1))
     elif [[ "$name" =~ ^[0-9A-F]{24}\.partial$ ]]; then
-      e2e_assert_eq "decompressed size of $name" "$E2E_WAL_SEGMENT_SIZE" "$size"
+      expect_eq "decompressed size of $name" "$E2E_WAL_SEGMENT_SIZE" "$size"
       count[partial]=$((count[partial] + 1))
     elif [[ "$name" =~ ^[0-9A-F]{8}\.history$ ]]; then
       zstd -q -d -c -- "$f" | grep -Eq $'^[0-9]+\t[0-9A-F]+/[0-9A-F]+\t' ||

@@ -10,6 +10,7 @@
 # the WAL file it was queued from instead (still there unchanged), keeps the entry aside as
 # damaged-<entry>, and exits 4 once.
 set -euo pipefail
+# shellcheck source=tests/e2e/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
 
@@ -46,8 +47,7 @@ for n in 1 2; do
     expect_rc 0 "push of segment $n with b down and required = 1"
     expect_stderr_has "queued in the backlog" "push of segment $n"
 done
-[[ $(queued | wc -l) == 2 ]] || fail "backlog holds $(queued | wc -l) files, expected 2: $(queued)"
-pass
+check "backlog holds $(queued | wc -l) files, expected 2: $(queued)" test "$(queued | wc -l)" = 2
 
 note "a third would pass the cap: push fails, nothing dropped"
 before=$(dir_state "$SPOOL/backlog")
@@ -67,8 +67,7 @@ mkdir "$B"
 run "$PUSH" -v -c "$WORK/walferry.toml" "$(seg 3)"
 expect_rc 0 "push once b is back"
 expect_stderr_has 'backlog of "b": 2 sent, 0 left' "push once b is back"
-[[ -z $(queued) ]] || fail "backlog not empty after b came back: $(queued)"
-pass
+check "backlog not empty after b came back: $(queued)" test -z "$(queued)"
 for n in 1 2 3; do
     name=$(basename "$(seg "$n")")
     for d in "$A" "$B"; do
@@ -87,15 +86,14 @@ sed -i "s/^backlog_cap_bytes = .*/backlog_cap_bytes = 0/" "$WORK/walferry.toml"
 run "$PUSH" -c "$WORK/walferry.toml" "$(seg 4)"
 expect_rc 9 "push with backlog_cap_bytes = 0 and b down"
 expect_stderr_has "backlog_cap_bytes 0" "push with cap 0"
-[[ -z $(queued) ]] || fail "something was queued with a cap of 0: $(queued)"
-pass
+check "something was queued with a cap of 0: $(queued)" test -z "$(queued)"
 
 note "a backlog entry damaged in the spool is never sent: reported, kept, the WAL file sent instead"
 sed -i "s/^backlog_cap_bytes = .*/backlog_cap_bytes = $((size * 10))/" "$WORK/walferry.toml"
 run "$PUSH" -c "$WORK/walferry.toml" "$(seg 4)"
 expect_rc 0 "push of segment 4 with b down"
 entry=$(find "$SPOOL/backlog" -type f -name '*.zst')
-[[ -n $entry ]] || fail "segment 4 was not queued for b"
+check "segment 4 was not queued for b" test -n "$entry"
 flip_bit "$entry" $(($(meta_frame_size "$entry") + 100)) 3
 cp "$entry" "$WORK/damaged-entry"
 mkdir "$B"
@@ -105,8 +103,8 @@ expect_stderr_lines 2 "--drain of a damaged entry"  # the warning naming it, the
 expect_stderr_matches "\"b\": backlog entry \"$(basename "$entry")\" .* is damaged" "--drain of a damaged entry"
 expect_stderr_has "sent from \"$(seg 4)\" instead" "--drain of a damaged entry"
 expect_decompresses "$B/$(basename "$(seg 4)").zst" "$(seg 4)"
-[[ -z $(queued | grep -v '^damaged-') ]] || fail "the damaged entry is still queued: $(queued)"
+check "the damaged entry is still queued: $(queued)" test -z "$(queued | grep -v '^damaged-')"
 expect_same_bytes "$(dirname "$entry")/damaged-$(basename "$entry")" "$WORK/damaged-entry"
 run "$PUSH" --drain -c "$WORK/walferry.toml"
 expect_rc 0 "--drain once the damaged entry is set aside"
-fault_done
+assert_done

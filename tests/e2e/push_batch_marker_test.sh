@@ -8,6 +8,7 @@
 # - a marker older than its age limit is not used (the file is pushed again: found identical);
 # - a fresh marker is used (nothing pushed), so the above are not just markers never written.
 set -euo pipefail
+# shellcheck source=tests/e2e/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
 
@@ -30,8 +31,7 @@ ready 2 3
 run "$PUSH" -c "$CFG" "$(seg 1)"
 expect_rc 0 "push of segment 1"
 for n in 1 2 3; do expect_stored "$A1" "$n" "batch push"; done
-[[ -f $SPOOL/batch/$(name 2).marker ]] || fail "no marker written for segment 2"
-pass
+check "no marker written for segment 2" test -f "$SPOOL/batch/$(name 2).marker"
 
 note "destination a now has another url: segments 2 and 3 go to a2"
 config "$A2"
@@ -63,9 +63,10 @@ expect_rc 0 "push of segment 7 with a fresh marker"
 expect_stderr_has "was pushed ahead with an earlier file" "push with a fresh marker"
 old=$(($(date +%s) - 3600))
 sed "s/^written=.*/written=$old/" "$WORK/marker7" >"$SPOOL/batch/$(name 7).marker"
-grep -q "^written=$old" "$SPOOL/batch/$(name 7).marker" || fail "the marker records no written= time"
+check "the marker records no written= time" grep -q "^written=$old" "$SPOOL/batch/$(name 7).marker"
 run "$PUSH" -v -c "$CFG" "$(seg 7)"
 expect_rc 0 "push of segment 7 with an old marker"
 grep -qF "was pushed ahead" "$WORK/stderr" && fail "a marker an hour old answered"
+pass
 expect_stderr_has "already had $(name 7)" "push of 7 with an old marker"
-fault_done
+assert_done

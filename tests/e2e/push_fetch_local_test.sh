@@ -4,6 +4,7 @@
 # cluster and header checks, every kind of WAL file round-tripping byte for byte, plain `zstd -d`
 # restoring each stored file, and fetch's silent not-found and atomic write to %p.
 set -euo pipefail
+# shellcheck source=tests/e2e/fault_lib.sh
 source "$(dirname "$0")/fault_lib.sh"
 fault_setup
 
@@ -12,7 +13,7 @@ mkdir "$A" "$WORK/other"
 SYSID=7300000000000000001
 seg5=$(make_segment --segno 5 --sysid $SYSID)
 name5=$(basename "$seg5")
-[[ $name5 == 000000010000000000000005 ]] || fail "make-segment named segno 5 $name5"
+check "make-segment named segno 5 $name5" test "$name5" = 000000010000000000000005
 
 note "first push creates the stored file and walferry.info"
 expect_absent "$A/walferry.info" "fresh archive"
@@ -20,10 +21,8 @@ run "$PUSH" "$seg5" "$A"
 expect_rc 0 "push $name5"
 expect_stdout_empty "push $name5"
 expect_stderr_empty "push $name5"
-[[ -f $A/$name5.zst ]] || fail "push $name5: $A/$name5.zst missing"
-pass
-[[ -f $A/walferry.info ]] || fail "first push did not create walferry.info"
-pass
+check "push $name5: $A/$name5.zst missing" test -f "$A/$name5.zst"
+check "first push did not create walferry.info" test -f "$A/walferry.info"
 grep -qE "^system_identifier *= *$SYSID\$" "$A/walferry.info" ||
     fail "walferry.info lacks system identifier $SYSID: $(cat "$A/walferry.info")"
 pass
@@ -49,6 +48,7 @@ expect_same_state "$A" "$before" "re-push -v identical $name5"
 note "different content under the same name: exit 5 naming both checksums, stored file untouched"
 other5=$(make_segment --segno 5 --sysid $SYSID --seed 1 --out "$WORK/other")
 cmp -s "$seg5" "$other5" && fail "make-segment --seed 1 gave the same bytes"
+pass
 sum_old=$(sha256sum "$seg5" | cut -d' ' -f1)
 sum_new=$(sha256sum "$other5" | cut -d' ' -f1)
 run "$PUSH" "$other5" "$A"
@@ -134,8 +134,7 @@ for f in 00000002.history 000000010000000000000005.00000028.backup \
     run "$PUSH" "$WORK/src/$f" "$A"
     expect_rc 0 "push $f"
     expect_stderr_empty "push $f"
-    [[ -f $A/$f.zst ]] || fail "push $f: $A/$f.zst missing"
-    pass
+    check "push $f: $A/$f.zst missing" test -f "$A/$f.zst"
     mkdir -p "$WORK/back"
     run "$FETCH" --mode standby "$f" "$WORK/back/$f" "$A"
     expect_rc 0 "fetch $f"
@@ -221,8 +220,7 @@ for stored in "$A"/*.zst; do
     fi
     count=$((count + 1))
 done
-[[ $count == 4 ]] || fail "expected 4 stored files, found $count: $(ls -A "$A")"
-pass
+check "expected 4 stored files, found $count: $(ls -A "$A")" test "$count" = 4
 
 note "fetch of a missing file: exit 1 and silence; -v says why"
 mkdir -p "$WORK/pgdata/pg_wal"
@@ -276,4 +274,4 @@ run "$PUSH" "$seg5" "$WORK/d1" "$WORK/d2"
 expect_rc 0 "re-push to two destinations, one of them missing the file"
 expect_same_state "$WORK/d1" "$d1_state" "re-push to two destinations"
 expect_same_bytes "$WORK/d1/$name5.zst" "$WORK/d2/$name5.zst" "re-push to two destinations"
-fault_done
+assert_done

@@ -73,7 +73,7 @@ load_sampled() {
     ((r > MAX_READY)) && MAX_READY=$r
     sleep 0.2
   done
-  wait "$bench" || fail "pgbench $* failed ($what)"
+  check "pgbench $* failed ($what)" wait "$bench"
 }
 
 # switch_and_archive: close the current segment, wait until it is archived.
@@ -97,6 +97,7 @@ check_complete() {
     have=$(segments_in "$a" | awk -v u="$upto.zst" '$0 <= u')
     [[ "$have" == "$want" ]] ||
       fail "$a lacks segments: $(comm -23 <(echo "$want") <(echo "$have") | head -5 | paste -sd ' ')"
+    pass
     e2e_archive_verify "$a" >/dev/null
   done
   for f in $want; do
@@ -112,7 +113,9 @@ pg_start primary
 
 note "all destinations up: pgbench"
 pg_bench primary -i -q -s 2 >"$E2E_WORK/pgbench.log" 2>&1 || fail "pgbench -i failed"
+pass
 pg_bench primary -n -c 2 -T 5 >>"$E2E_WORK/pgbench.log" 2>&1 || fail "pgbench failed"
+pass
 # How fast the archiver goes here with every host up: a burst of WAL (pgbench -i -s 20), timed
 # until its last segment is archived. The outage below then writes WAL at half that rate, which an
 # archiver that keeps up absorbs with no more than a batch of .ready files waiting.
@@ -127,9 +130,10 @@ switch_and_archive
 FIRST=$(segments_in "$AL" | sed -n 1p)  # sed reads it all: no SIGPIPE under pipefail
 FIRST=${FIRST%.zst}
 read -r archived failed _ < <(stat_archiver)
-e2e_assert_eq "failed_count with every destination up" 0 "$failed"
+expect_eq "failed_count with every destination up" 0 "$failed"
 check_complete "$LAST_WAL"
 [[ -z $(find "$SPOOL/backlog" -type f 2>/dev/null) ]] || fail "backlog used while all were up"
+pass
 note "$archived files archived to sb1, sb2 and local, identical"
 
 note "required = 1: sb2 down for >= 200 segments"
@@ -143,34 +147,39 @@ chmod 644 "$E2E_WORK/walgen.sql"
 load_sampled "sb2 down" -n -c 1 -f "$E2E_WORK/walgen.sql" -R "$rate" -t 210
 mib=$(mib_since "$start")
 ((mib >= 200)) || fail "only $mib segments written during the outage"
+pass
 switch_and_archive
 read -r _ failed1 _ < <(stat_archiver)
-e2e_assert_eq "failed_count during the sb2 outage with required = 1" "$failed0" "$failed1"
+expect_eq "failed_count during the sb2 outage with required = 1" "$failed0" "$failed1"
 ((MAX_READY <= 2 * 8)) ||
   fail "the archiver fell behind with sb2 down: $MAX_READY .ready at once under $rate segments/s (batch 8)"
+pass
 ready=$(ready_count)
 ((ready <= 9)) || fail "$ready .ready files left with required = 1"
+pass
 queued=$(find "$SPOOL/backlog" -type f -name '*.zst' | wc -l)
 ((queued >= 200)) || fail "only $queued files in sb2's backlog"
+pass
 note "$mib segments during the outage, most .ready at once $MAX_READY, $queued queued for sb2"
 [[ $(segments_in "$A2" | wc -l) -lt $(segments_in "$A1" | wc -l) ]] || fail "sb2 got files while down"
+pass
 
 sshd_restart sb2
 backlog() { find "$SPOOL/backlog" -type f -name '*.zst' -printf '%f\n' | LC_ALL=C sort; }
 before=$(backlog)
 t0=$SECONDS
-e2e_as_user "$PUSH" --drain -c "$CFG" || fail "walferry-push --drain failed"
+check "walferry-push --drain failed" e2e_as_user "$PUSH" --drain -c "$CFG"
 note "drain took $((SECONDS - t0))s"
 left=$(backlog)
 still=$(LC_ALL=C comm -12 <(printf '%s\n' "$before") <(printf '%s\n' "$left"))
-[[ -z $still ]] || fail "backlog entries queued before the drain are still there: $(wc -l <<<"$still")"
+check "backlog entries queued before the drain are still there: $(wc -l <<<"$still")" test -z "$still"
 if [[ -n $left ]]; then
   # The archiver keeps working (autovacuum writes WAL after the load): a push that began before
   # the drain cleared sb2's failure note still skipped sb2 and queued its file. The next drain
   # sends it.
   note "queued while the drain ran: $(paste -sd ' ' <<<"$left")"
-  e2e_as_user "$PUSH" --drain -c "$CFG" || fail "the second walferry-push --drain failed"
-  [[ -z $(backlog) ]] || fail "backlog not empty after a second drain: $(backlog | paste -sd ' ')"
+  check "the second walferry-push --drain failed" e2e_as_user "$PUSH" --drain -c "$CFG"
+  check "backlog not empty after a second drain: $(backlog | paste -sd ' ')" test -z "$(backlog)"
 fi
 check_complete "$LAST_WAL"
 
@@ -186,9 +195,10 @@ e2e_wait_for 60 "failed_count to grow" \
   pg_sql_is_true primary "SELECT failed_count > $failed0 FROM pg_stat_archiver"
 sleep 3
 read -r _ failed1 last1 < <(stat_archiver)
-e2e_assert_eq "last archived WAL while sb2 is down with required = all" "$last0" "$last1"
+expect_eq "last archived WAL while sb2 is down with required = all" "$last0" "$last1"
 ready=$(ready_count)
 ((ready >= 5)) || fail "only $ready .ready files with sb2 down and required = all"
+pass
 note "failed_count $failed0 -> $failed1, $ready .ready files kept"
 sshd_restart sb2
 switch_and_archive
@@ -211,13 +221,14 @@ for i in 1 2 3 4 5 6; do
   wait "$pid" 2>/dev/null || true
   f=$E2E_WORK/sb1/kill/${seg##*/}.zst
   [[ ! -e $f ]] || cmp -s <(zstd -q -d -c "$f") "$seg" || fail "partial ${seg##*/} after kill -9"
+  pass
 done
 for seg in "$E2E_WORK"/src/*; do
-  e2e_as_user "$PUSH" -c "$E2E_WORK/kill.toml" "$seg" || fail "push of ${seg##*/} after kill -9 failed"
-  cmp -s <(zstd -q -d -c "$E2E_WORK/sb1/kill/${seg##*/}.zst") "$seg" || fail "bad ${seg##*/} after kill -9"
+  check "push of ${seg##*/} after kill -9 failed" e2e_as_user "$PUSH" -c "$E2E_WORK/kill.toml" "$seg"
+  check "bad ${seg##*/} after kill -9" cmp -s <(zstd -q -d -c "$E2E_WORK/sb1/kill/${seg##*/}.zst") "$seg"
 done
 left=$(find "$E2E_WORK/sb1/kill" -name '.walferry-tmp.*' -printf '%f ')
-[[ -z $left ]] || fail "temp files left after the pushes that followed kill -9: $left"
+check "temp files left after the pushes that followed kill -9: $left" test -z "$left"
 
 
 note "fetch back from each destination"
@@ -229,10 +240,11 @@ for name in "$FIRST" 000000010000000000000080 "${LAST_WAL}"; do
         "$src" "$SSHD_USER_KEY" "$SSHD_KNOWN_HOSTS" >"$E2E_WORK/fetch.toml"
       e2e_as_user "$FETCH" -c "$E2E_WORK/fetch.toml" --mode standby "$name" "$E2E_WORK/fetched" ||
         fail "fetch $name from $src failed"
+      pass
     else
-      e2e_as_user "$FETCH" --mode standby "$name" "$E2E_WORK/fetched" "$src" || fail "fetch $name from $src"
+      check "fetch $name from $src" e2e_as_user "$FETCH" --mode standby "$name" "$E2E_WORK/fetched" "$src"
     fi
-    cmp -s "$E2E_WORK/fetched" <(zstd -q -d -c "$AL/$name.zst") || fail "fetched $name from $src differs"
+    check "fetched $name from $src differs" cmp -s "$E2E_WORK/fetched" <(zstd -q -d -c "$AL/$name.zst")
   done
 done
-note "done"
+assert_done

@@ -16,20 +16,10 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/e2e/sshd_lib.sh
 source "$(dirname "$0")/sshd_lib.sh"
 
-e2e_setup walferry-push walferry-test-make-segment
-sshd_setup
-sshd_start sb1 127.0.0.2
-PUSH=$(walferry_bin walferry-push)
-MKSEG=$(walferry_bin walferry-test-make-segment)
+sshd_push_setup 6 sb1
 A1=$E2E_WORK/sb1/archive
 AL=$E2E_WORK/local/archive
-SRC=$E2E_WORK/src
-SPOOL=$E2E_WORK/spool
-CFG=$E2E_WORK/walferry.toml
-OUT=$E2E_WORK/out
-ERR=$E2E_WORK/err
-e2e_mkdir "$A1" "$AL" "$SRC" "$SPOOL"
-for n in 1 2 3 4 5 6; do e2e_as_user "$MKSEG" --segno "$n" --seed "$n" --out "$SRC" >/dev/null; done
+e2e_mkdir "$AL"
 seg() { printf '%s/0000000100000000000000%02X' "$SRC" "$1"; }
 
 # write_config REQUIRED TIMEOUT: sb1 with connect_timeout and io_timeout TIMEOUT. 2 s while sb1
@@ -44,13 +34,6 @@ write_config() {
   chmod 644 "$CFG"
 }
 
-run() {
-  RC=0
-  e2e_as_user "$@" >"$OUT" 2>"$ERR" || RC=$?
-}
-expect_rc() { [[ $RC == "$1" ]] || fail "$2: exit status $RC, expected $1; stderr: $(cat "$ERR")"; }
-expect_err() { grep -qE -- "$2" "$ERR" || fail "$1: stderr does not match /$2/: $(cat "$ERR")"; }
-expect_no_err() { ! grep -qE -- "$2" "$ERR" || fail "$1: stderr matches /$2/: $(cat "$ERR")"; }
 queued() { find "$SPOOL/backlog" -type f -name '*.zst' 2>/dev/null | wc -l; }
 note_file() { find "$SPOOL/unreachable" -type f 2>/dev/null | wc -l; }
 
@@ -59,9 +42,10 @@ note "sb1 answers nothing (SIGSTOP); required = 1"
 sshd_pause sb1
 run "$PUSH" -c "$CFG" "$(seg 1)"
 expect_rc 0 "first push with sb1 silent"
-expect_err "first push" '"sb1": .*(timed out|timeout|no answer within).*"000000010000000000000001" queued in the backlog'
+expect_stderr_matches '"sb1": .*(timed out|timeout|no answer within).*"000000010000000000000001" queued in the backlog' "first push"
 [[ $(wc -l <"$ERR") == 1 ]] || fail "first push: more than one line: $(cat "$ERR")"
-[[ $(note_file) == 1 ]] || fail "the failure of sb1 is not remembered in the spool"
+pass
+check "the failure of sb1 is not remembered in the spool" test "$(note_file)" = 1
 
 for n in 2 3; do
   # The failure is recent (the note's mtime is the last failure; sb1 is left alone for 30 s
@@ -69,32 +53,33 @@ for n in 2 3; do
   touch "$SPOOL"/unreachable/*
   run "$PUSH" -c "$CFG" "$(seg "$n")"
   expect_rc 0 "push $n with sb1 silent"
-  expect_err "push $n" "\"sb1\": not tried: it failed [0-9]+ s ago .*\"00000001000000000000000$n\" queued in the backlog"
+  expect_stderr_matches "\"sb1\": not tried: it failed [0-9]+ s ago .*\"00000001000000000000000$n\" queued in the backlog" "push $n"
   [[ $(wc -l <"$ERR") == 1 ]] || fail "push $n: more than one line: $(cat "$ERR")"
+  pass
 done
-[[ $(queued) == 3 ]] || fail "$(queued) files queued for sb1, expected 3"
-for n in 1 2 3; do [[ -f $AL/$(basename "$(seg "$n")").zst ]] || fail "local lacks segment $n"; done
+check "$(queued) files queued for sb1, expected 3" test "$(queued)" = 3
+for n in 1 2 3; do [[ -f $AL/$(basename "$(seg "$n")").zst ]] || fail "local lacks segment $n"; pass; done
 
 note "--drain tries sb1 even so: still silent, it fails and keeps everything"
 run "$PUSH" --drain -c "$CFG"
-[[ $RC != 0 ]] || fail "--drain with sb1 silent exited 0"
-expect_err "--drain with sb1 silent" '"sb1".*(timed out|timeout|no answer within)'
-[[ $(queued) == 3 ]] || fail "--drain with sb1 silent changed the backlog: $(queued) queued"
+check "--drain with sb1 silent exited 0" test "$RC" != 0
+expect_stderr_matches '"sb1".*(timed out|timeout|no answer within)' "--drain with sb1 silent"
+check "--drain with sb1 silent changed the backlog: $(queued) queued" test "$(queued)" = 3
 
 note "sb1 answers again: --drain sends the backlog and forgets the failure"
 sshd_resume sb1
 write_config 1 60
 run "$PUSH" --drain -v -c "$CFG"
 expect_rc 0 "--drain with sb1 back"
-expect_err "--drain with sb1 back" 'backlog of "sb1": 3 sent, 0 left'
-[[ $(queued) == 0 ]] || fail "backlog not empty after --drain: $(queued)"
-[[ $(note_file) == 0 ]] || fail "the failure note survived a successful --drain"
+expect_stderr_matches 'backlog of "sb1": 3 sent, 0 left' "--drain with sb1 back"
+check "backlog not empty after --drain: $(queued)" test "$(queued)" = 0
+check "the failure note survived a successful --drain" test "$(note_file)" = 0
 run "$PUSH" -c "$CFG" "$(seg 4)"
 expect_rc 0 "push with sb1 back"
-[[ ! -s $ERR ]] || fail "push with sb1 back said something: $(cat "$ERR")"
+check "push with sb1 back said something: $(cat "$ERR")" test ! -s "$ERR"
 for n in 1 2 3 4; do
   name=$(basename "$(seg "$n")").zst
-  cmp -s "$A1/$name" "$AL/$name" || fail "$name differs between sb1 and local (or is missing)"
+  check "$name differs between sb1 and local (or is missing)" cmp -s "$A1/$name" "$AL/$name"
 done
 
 note "required = all: a silent sb1 is tried on every push"
@@ -102,10 +87,10 @@ write_config '"all"' 2
 sshd_pause sb1
 for n in 5 6; do
   run "$PUSH" -c "$CFG" "$(seg "$n")"
-  [[ $RC != 0 ]] || fail "push $n with sb1 silent and required = all exited 0"
-  expect_err "push $n, required = all" '"?sb1"?.*(timed out|timeout|no answer within)|127\.0\.0\.2.*(timed out|timeout|no answer within)'
-  expect_no_err "push $n, required = all" 'not tried'
+  check "push $n with sb1 silent and required = all exited 0" test "$RC" != 0
+  expect_stderr_matches '"?sb1"?.*(timed out|timeout|no answer within)|127\.0\.0\.2.*(timed out|timeout|no answer within)' "push $n, required = all"
+  expect_stderr_lacks 'not tried' "push $n, required = all"
 done
-[[ $(queued) == 0 ]] || fail "required = all queued files: $(queued)"
+check "required = all queued files: $(queued)" test "$(queued)" = 0
 sshd_resume sb1
-note "done"
+assert_done

@@ -23,32 +23,11 @@ note "work dir $E2E_WORK, user $E2E_USER, sshd sb1 on port ${SSHD_PORT[sb1]}, sb
 PUSH=$(walferry_bin walferry-push)
 FETCH=$(walferry_bin walferry-fetch)
 STORE=$(walferry_bin walferry-test-sftp-store)
-OUT=$E2E_WORK/out
-ERR=$E2E_WORK/err
 A1=$E2E_WORK/sb1/archive
 A2=$E2E_WORK/sb2/archive
 SRC=$E2E_WORK/src
 e2e_mkdir "$A1" "$A2" "$SRC" "$E2E_WORK/fetched"
 SYSID=7300000000000000001
-
-# run CMD...: as the test user (walferry runs as postgres in real life); status in RC, output
-# in $OUT and $ERR; never aborts the test.
-run() {
-  RC=0
-  e2e_as_user "$@" >"$OUT" 2>"$ERR" || RC=$?
-}
-
-expect_rc() { [[ $RC == "$1" ]] || fail "$2: exit status $RC, expected $1; stderr: $(cat "$ERR")"; }
-
-# expect_refused WHAT REGEX: non-zero, exactly one line on stderr, matching REGEX.
-expect_refused() {
-  [[ $RC != 0 ]] || fail "$1: exit status 0, expected a failure"
-  [[ $(wc -l <"$ERR") == 1 ]] || fail "$1: stderr is not one line: $(cat "$ERR")"
-  grep -qE -- "$2" "$ERR" || fail "$1: stderr does not match /$2/: $(cat "$ERR")"
-}
-
-# expect_err_has WHAT TEXT: fixed-string match in the last stderr (fingerprints hold '+' and '/').
-expect_err_has() { grep -qF -- "$2" "$ERR" || fail "$1: stderr lacks '$2': $(cat "$ERR")"; }
 
 segment() {
   e2e_as_user "$(walferry_bin walferry-test-make-segment)" --out "$SRC" --sysid "$SYSID" "$@" ||
@@ -64,15 +43,6 @@ config() {
   echo "$file"
 }
 
-# Every entry of a remote archive with inode, size and mtime: equal states = nothing touched.
-dir_state() { find "$1" -mindepth 1 -printf '%P\t%i\t%s\t%T@\n' | LC_ALL=C sort; }
-
-expect_no_temp() {
-  local found
-  found=$(find "$1" -mindepth 1 -name '.walferry-tmp.*' -printf '%P ')
-  [[ -z $found ]] || fail "$2: temp files left in $1: $found"
-}
-
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 both=$(config both "$(sshd_destination sb1 "$A1")" "$(sshd_destination sb2 "$A2")")
@@ -86,22 +56,23 @@ note "push to two sftp destinations, fetch back from each"
 t0=$(now_ms)
 run "$PUSH" -c "$both" "$seg5"
 expect_rc 0 "push $name5"
-[[ ! -s $ERR ]] || fail "push $name5 wrote to stderr: $(cat "$ERR")"
+check "push $name5 wrote to stderr: $(cat "$ERR")" test ! -s "$ERR"
 note "push of one segment to two hosts took $(($(now_ms) - t0)) ms"
 for a in "$A1" "$A2"; do
   [[ -f $a/$name5.zst && -f $a/walferry.info ]] || fail "$a lacks $name5.zst or walferry.info"
-  cmp -s <(zstd -q -d -c "$a/$name5.zst") "$seg5" || fail "$a/$name5.zst does not decompress to it"
+  pass
+  check "$a/$name5.zst does not decompress to it" cmp -s <(zstd -q -d -c "$a/$name5.zst") "$seg5"
   expect_no_temp "$a" "push $name5"
 done
 for cfg in "$only1" "$only2"; do
   rm -f "$E2E_WORK/fetched/RECOVERYXLOG"
   run "$FETCH" -c "$cfg" --mode standby "$name5" "$E2E_WORK/fetched/RECOVERYXLOG"
   expect_rc 0 "fetch $name5 with $cfg"
-  cmp -s "$E2E_WORK/fetched/RECOVERYXLOG" "$seg5" || fail "fetched $name5 differs ($cfg)"
+  check "fetched $name5 differs ($cfg)" cmp -s "$E2E_WORK/fetched/RECOVERYXLOG" "$seg5"
 done
 run "$FETCH" -c "$only1" --mode standby 000000010000000000000009 "$E2E_WORK/fetched/RECOVERYXLOG"
 expect_rc 1 "fetch of a missing segment"
-[[ ! -s $ERR ]] || fail "fetch of a missing segment printed: $(cat "$ERR")"
+check "fetch of a missing segment printed: $(cat "$ERR")" test ! -s "$ERR"
 
 note "identical re-push: 0, nothing touched; different content: exit 5, nothing touched"
 state1=$(dir_state "$A1") state2=$(dir_state "$A2")
@@ -112,10 +83,11 @@ other5=$(e2e_as_user "$(walferry_bin walferry-test-make-segment)" --out "$E2E_WO
   --sysid "$SYSID" --segno 5 --seed 1)
 run "$PUSH" -c "$both" "$other5"
 expect_rc 5 "push of different content"
-grep -qF "$(sha256sum "$seg5" | cut -d' ' -f1)" "$ERR" || fail "conflict message lacks the stored sha256"
-grep -qF "$(sha256sum "$other5" | cut -d' ' -f1)" "$ERR" || fail "conflict message lacks the new sha256"
+check "conflict message lacks the stored sha256" grep -qF "$(sha256sum "$seg5" | cut -d' ' -f1)" "$ERR"
+check "conflict message lacks the new sha256" grep -qF "$(sha256sum "$other5" | cut -d' ' -f1)" "$ERR"
 [[ "$(dir_state "$A1")" == "$state1" && "$(dir_state "$A2")" == "$state2" ]] ||
   fail "re-pushes changed a remote archive"
+pass
 
 note "re-push over a truncated stored copy with intact metadata: exit 4, the copy untouched"
 cp -p "$A1/$name5.zst" "$E2E_WORK/good5"
@@ -123,9 +95,9 @@ truncate -s -64 "$A1/$name5.zst"
 cp -p "$A1/$name5.zst" "$E2E_WORK/truncated5"
 run "$PUSH" -c "$only1" "$seg5"
 expect_rc 4 "re-push over a truncated stored copy"
-grep -qF "$name5.zst\" already exists" "$ERR" && grep -qF "damaged" "$ERR" ||
-  fail "re-push over a truncated copy: no message naming the damage: $(cat "$ERR")"
-cmp -s "$A1/$name5.zst" "$E2E_WORK/truncated5" || fail "re-push touched the truncated copy"
+expect_stderr_has "$name5.zst\" already exists" "re-push over a truncated copy"
+expect_stderr_has "damaged" "re-push over a truncated copy"
+check "re-push touched the truncated copy" cmp -s "$A1/$name5.zst" "$E2E_WORK/truncated5"
 cp -p "$E2E_WORK/good5" "$A1/$name5.zst"
 
 note "put() onto an existing name: 'exists', stored file untouched (plain SFTP rename never replaces)"
@@ -133,20 +105,24 @@ cp "$A1/$name5.zst" "$E2E_WORK/stored5"
 run "$STORE" -c "$only1" put "$name5.zst" "$other5"
 expect_rc 0 "put onto $name5.zst"
 [[ $(cat "$OUT") == exists ]] || fail "put onto an existing name answered '$(cat "$OUT")'"
-cmp -s "$A1/$name5.zst" "$E2E_WORK/stored5" || fail "put replaced $name5.zst"
-[[ "$(dir_state "$A1")" == "$state1" ]] || fail "put onto an existing name changed the archive"
+pass
+check "put replaced $name5.zst" cmp -s "$A1/$name5.zst" "$E2E_WORK/stored5"
+check "put onto an existing name changed the archive" test "$(dir_state "$A1")" = "$state1"
 run "$STORE" -c "$only1" list
 [[ $(paste -sd ' ' "$OUT") == "$name5.zst walferry.info" ]] || fail "list gave: $(cat "$OUT")"
+pass
 run "$STORE" -c "$only1" stat "$name5.zst" 4
 [[ $(cat "$OUT") == "$(stat -c %s "$A1/$name5.zst") 5e2a4d18" ]] || fail "stat gave: $(cat "$OUT")"
+pass
 run "$STORE" -c "$only1" remove nothing-here
 [[ $(cat "$OUT") == absent ]] || fail "remove of a missing name gave: $(cat "$OUT")"
+pass
 
 note "host keys: hashed entries, a server with several key types, mismatch, unknown, opt-in"
 # sb1 has ed25519 and ecdsa keys; a known_hosts with only its (hashed) ecdsa key must do.
 e2e_as_user bash -c "grep -F '[127.0.0.2]:${SSHD_PORT[sb1]} ecdsa' '$SSHD_KNOWN_HOSTS' >'$E2E_WORK/ssh/kh_ecdsa'
   ssh-keygen -q -H -f '$E2E_WORK/ssh/kh_ecdsa' >/dev/null 2>&1 && rm -f '$E2E_WORK/ssh/kh_ecdsa.old'"
-grep -q '^|1|' "$E2E_WORK/ssh/kh_ecdsa" || fail "ssh-keygen -H did not hash known_hosts"
+check "ssh-keygen -H did not hash known_hosts" grep -q '^|1|' "$E2E_WORK/ssh/kh_ecdsa"
 ecdsa=$(config ecdsa "$(sshd_destination sb1 "$A1" | sed "s|$SSHD_KNOWN_HOSTS|$E2E_WORK/ssh/kh_ecdsa|")")
 run "$STORE" -c "$ecdsa" list
 expect_rc 0 "hashed ecdsa-only known_hosts"
@@ -157,17 +133,18 @@ wrong=$(config wrong "$(sshd_destination sb1 "$A1" | sed "s|$SSHD_KNOWN_HOSTS|$E
 seg6=$(segment --segno 6)
 name6=${seg6##*/}
 run "$PUSH" -c "$wrong" "$seg6"
-expect_refused "host key mismatch" "HOST KEY MISMATCH.*127\.0\.0\.2"
-expect_err_has "host key mismatch" "$(sshd_fingerprint sb1)"
+expect_refused "HOST KEY MISMATCH.*127\.0\.0\.2" "host key mismatch"
+expect_stderr_has "$(sshd_fingerprint sb1)" "host key mismatch"
 e2e_as_user bash -c ": >'$E2E_WORK/ssh/kh_empty'"
 unknown=$(config unknown "$(sshd_destination sb1 "$A1" | sed "s|$SSHD_KNOWN_HOSTS|$E2E_WORK/ssh/kh_empty|")")
 run "$PUSH" -c "$unknown" "$seg6"
-expect_refused "unknown host" "127\.0\.0\.2.*is not in known_hosts.*|not in known_hosts"
+expect_refused "127\.0\.0\.2.*is not in known_hosts.*|not in known_hosts" "unknown host"
 grep -qF -e "$(sshd_fingerprint sb1)" -e "$(sshd_fingerprint sb1 ecdsa)" "$ERR" ||
   fail "unknown host message lacks the fingerprint: $(cat "$ERR")"
+pass
 missing=$(config missing "$(sshd_destination sb1 "$A1" | sed "s|$SSHD_KNOWN_HOSTS|$E2E_WORK/ssh/none|")")
 run "$PUSH" -c "$missing" "$seg6"
-expect_refused "missing known_hosts" "cannot read known_hosts file .*none"
+expect_refused "cannot read known_hosts file .*none" "missing known_hosts"
 e2e_as_user bash -c ": >'$E2E_WORK/ssh/kh_new'"
 accept=$(config accept "$(sshd_destination sb2 "$A2" accept_new_host_keys=true |
   sed "s|$SSHD_KNOWN_HOSTS|$E2E_WORK/ssh/kh_new|")")
@@ -175,40 +152,44 @@ run "$STORE" -c "$accept" list
 expect_rc 0 "accept_new_host_keys on an unknown host"
 grep -qF "[127.0.0.3]:${SSHD_PORT[sb2]} $(cut -d' ' -f1,2 "${SSHD_DIR[sb2]}/host_ed25519.pub")" \
   "$E2E_WORK/ssh/kh_new" || fail "accepted key not recorded: $(cat "$E2E_WORK/ssh/kh_new")"
+pass
 run "$STORE" -c "$accept" list
 expect_rc 0 "second connection with the accepted key"
 [[ $(wc -l <"$E2E_WORK/ssh/kh_new") == 1 ]] || fail "the accepted key was recorded twice"
+pass
 
 note "wrong key, closed port, silent server, read-only and missing remote directory"
 e2e_as_user ssh-keygen -q -t ed25519 -N '' -f "$E2E_WORK/ssh/stranger" </dev/null
 stranger=$(config stranger "$(sshd_destination sb1 "$A1" | sed "s|$SSHD_USER_KEY\"|$E2E_WORK/ssh/stranger\"|")")
 run "$PUSH" -c "$stranger" "$seg6"
-expect_refused "wrong key" "public key authentication as $E2E_USER@127\.0\.0\.2:${SSHD_PORT[sb1]} failed"
+expect_refused "public key authentication as $E2E_USER@127\.0\.0\.2:${SSHD_PORT[sb1]} failed" "wrong key"
 closed=""
 e2e_free_port closed
 closed_cfg=$(config closed "$(sshd_destination sb1 "$A1" | sed "s|:${SSHD_PORT[sb1]}/|:$closed/|")")
 t0=$(now_ms)
 run "$PUSH" -c "$closed_cfg" "$seg6"
-expect_refused "closed port" "cannot connect to .*127\.0\.0\.2:$closed: Connection refused"
+expect_refused "cannot connect to .*127\.0\.0\.2:$closed: Connection refused" "closed port"
 (($(now_ms) - t0 < 2000)) || fail "a closed port took $(($(now_ms) - t0)) ms to fail"
+pass
 silent=$(config silent "$(sshd_destination sb2 "$A2" "connect_timeout = 2" "io_timeout = 2")")
 sshd_pause sb2
 t0=$(now_ms)
 run "$PUSH" -c "$silent" "$seg6"
 took=$(($(now_ms) - t0))
 sshd_resume sb2
-expect_refused "silent server" "127\.0\.0\.3.*no answer within 2 s"
+expect_refused "127\.0\.0\.3.*no answer within 2 s" "silent server"
 ((took >= 1900 && took < 5000)) || fail "a silent server with io_timeout = 2 took $took ms"
+pass
 note "silent server refused after $took ms (io_timeout = 2)"
 chmod 555 "$A1"
 run "$PUSH" -c "$only1" "$seg6"
 chmod 755 "$A1"
-expect_refused "read-only remote directory" "temporary file in archive directory .*$A1.*: permission denied"
+expect_refused "temporary file in archive directory .*$A1.*: permission denied" "read-only remote directory"
 nodir=$(config nodir "$(sshd_destination sb1 "$A1/nope")")
 run "$PUSH" -c "$nodir" "$seg6"
-expect_refused "missing remote directory" "archive directory .*$A1/nope.* does not exist"
+expect_refused "archive directory .*$A1/nope.* does not exist" "missing remote directory"
 for a in "$A1" "$A2"; do
-  [[ ! -e $a/$name6.zst ]] || fail "$a/$name6.zst exists after failed pushes"
+  check "$a/$name6.zst exists after failed pushes" test ! -e "$a/$name6.zst"
   expect_no_temp "$a" "failed pushes"
 done
 
@@ -231,13 +212,15 @@ wait "$writer" || RC=$?
 took=$(($(now_ms) - t0))
 # shellcheck disable=SC2086
 kill -CONT $sessions
-expect_refused "server stalled mid-write" "cannot write .*no answer from .*127\.0\.0\.2.* within 2 s"
+expect_refused "cannot write .*no answer from .*127\.0\.0\.2.* within 2 s" "server stalled mid-write"
 ((took < 5000)) || fail "a stalled server with io_timeout = 2 took $took ms to give up"
+pass
 note "stalled write refused $took ms after the server stopped"
-[[ ! -e $A1/big.bin ]] || fail "a stalled write left big.bin under its final name"
+check "a stalled write left big.bin under its final name" test ! -e "$A1/big.bin"
 head -c 10 /dev/zero >"$E2E_WORK/small" && chmod 644 "$E2E_WORK/small"
 run "$STORE" -c "$only1" put big.bin "$E2E_WORK/small"
 [[ $RC == 0 && $(cat "$OUT") == stored ]] || fail "put after the stall: $RC $(cat "$OUT" "$ERR")"
+pass
 expect_no_temp "$A1" "the put after a stalled write"
 rm -f "$A1/big.bin" "$E2E_WORK/big"
 
@@ -250,10 +233,11 @@ e2e_as_user bash -c "cd '$A1' && echo partial >'$dead' && echo busy >'$alive' &&
 run "$PUSH" -c "$both" "$seg6"
 expect_rc 0 "push $name6 after the failures"
 [[ ! -e $A1/$dead && ! -e $A1/$stale ]] || fail "dead or stale temp files were left"
-[[ -e $A1/$alive ]] || fail "a fresh temp file of another name was removed"
+pass
+check "a fresh temp file of another name was removed" test -e "$A1/$alive"
 rm -f "$A1/$alive"
 for a in "$A1" "$A2"; do
-  cmp -s <(zstd -q -d -c "$a/$name6.zst") "$seg6" || fail "$a/$name6.zst is not the segment"
+  check "$a/$name6.zst is not the segment" cmp -s <(zstd -q -d -c "$a/$name6.zst") "$seg6"
   expect_no_temp "$a" "push $name6"
 done
 
@@ -263,11 +247,11 @@ sync_cfg=$(config sync "$(sshd_destination sb2 "$A2" "remote_sync = true")")
 run "$PUSH" -c "$sync_cfg" "$seg7"
 if [[ "$(getent passwd "$E2E_USER" | cut -d: -f7)" == */nologin ]]; then
   # The test user may only use SFTP: the opt-in must fail loudly, not pretend.
-  expect_refused "remote_sync without a shell" "remote_sync: .*sync -- .*$A2.* failed with exit status"
+  expect_refused "remote_sync: .*sync -- .*$A2.* failed with exit status" "remote_sync without a shell"
 else
   expect_rc 0 "push with remote_sync"
 fi
-[[ -f $A2/${seg7##*/}.zst ]] || fail "remote_sync push did not publish ${seg7##*/}"
+check "remote_sync push did not publish ${seg7##*/}" test -f "$A2/${seg7##*/}.zst"
 expect_no_temp "$A2" "remote_sync push"
 
-note "PASS: sftp_store_test"
+assert_done

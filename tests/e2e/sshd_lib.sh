@@ -26,6 +26,9 @@
 #
 # Naming: sshd_* functions; per-server facts in SSHD_HOST/PORT/PID/DIR[<name>].
 
+# shellcheck source=tests/e2e/assert_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/assert_lib.sh"
+
 declare -gA SSHD_HOST=() SSHD_PORT=() SSHD_PID=() SSHD_DIR=()
 SSHD_USER_KEY=""
 SSHD_KNOWN_HOSTS=""
@@ -212,4 +215,29 @@ sshd_destination() {
 # sshd_fingerprint NAME [KEY_TYPE]: the SHA256 fingerprint of NAME's host key (default ed25519).
 sshd_fingerprint() {
   ssh-keygen -l -E sha256 -f "${SSHD_DIR[$1]}/host_${2:-ed25519}.pub" | awk '{ print $2 }'
+}
+
+# sshd_push_setup SEGMENTS NAME...: what the push tests against sshd hosts start with: e2e_setup
+# with walferry-push, sshd_setup, an sshd NAME on 127.0.0.2, the next on 127.0.0.3 ..., each with
+# an empty archive directory $E2E_WORK/<NAME>/archive; segments 1..SEGMENTS (seed = segment
+# number) in $SRC; PUSH, SRC, SPOOL (made) and CFG (not written) set.
+sshd_push_setup() {
+  local segments=$1 name host=2 n
+  shift
+  e2e_setup walferry-push walferry-test-make-segment
+  sshd_setup
+  for name; do
+    sshd_start "$name" "127.0.0.$host"
+    e2e_mkdir "$E2E_WORK/$name/archive"
+    host=$((host + 1))
+  done
+  # shellcheck disable=SC2034 # read by the tests
+  PUSH=$(walferry_bin walferry-push) CFG=$E2E_WORK/walferry.toml
+  SRC=$E2E_WORK/src
+  SPOOL=$E2E_WORK/spool
+  e2e_mkdir "$SRC" "$SPOOL"
+  for ((n = 1; n <= segments; n++)); do
+    e2e_as_user "$(walferry_bin walferry-test-make-segment)" --segno "$n" --seed "$n" \
+      --out "$SRC" >/dev/null || fail "walferry-test-make-segment --segno $n failed"
+  done
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "base/error.h"
@@ -70,8 +71,16 @@ inline std::optional<std::uint32_t> parse_hex(std::string_view s, bool lower_cas
     return value;
 }
 
-inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
-    return {reinterpret_cast<const char*>(data), size};
+inline std::string_view as_text(std::span<const std::uint8_t> data) {
+    return {reinterpret_cast<const char*>(data.data()), data.size()};
 }
 
+// Each target defines this: one input of libFuzzer, checked (the entry point below calls it).
+void test_one_input(std::span<const std::uint8_t> data);
+
 }  // namespace walferry::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    walferry::fuzz::test_one_input({data, size});
+    return 0;
+}

@@ -71,13 +71,10 @@ void check_segment_size_rule(std::uint64_t seg_size) {
 }
 
 }  // namespace
-}  // namespace walferry::fuzz
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    using namespace walferry;
-    using namespace walferry::fuzz;
-    auto parsed = accepted(ErrorCode::kInvalidLsn, [&] { return parse_lsn(as_text(data, size)); });
-    std::optional<Lsn> expected = reference_parse(as_text(data, size));
+void test_one_input(std::span<const std::uint8_t> data) {
+    auto parsed = accepted(ErrorCode::kInvalidLsn, [&] { return parse_lsn(as_text(data)); });
+    std::optional<Lsn> expected = reference_parse(as_text(data));
     WALFERRY_FUZZ_CHECK(parsed.has_value() == expected.has_value());
     if (parsed) {
         WALFERRY_FUZZ_CHECK(*parsed == *expected);
@@ -85,18 +82,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_segments(*parsed, std::uint64_t{1} << 24);
     }
 
-    if (size >= 9) {
+    if (data.size() >= 9) {
         Lsn lsn;
-        std::memcpy(&lsn.value, data, sizeof lsn.value);
+        std::memcpy(&lsn.value, data.data(), sizeof lsn.value);
         check_format(lsn);
         check_segments(lsn, std::uint64_t{1} << (20 + data[8] % 11));
     }
-    if (size >= 8) {
+    if (data.size() >= 8) {
         std::uint64_t seg_size;
-        std::memcpy(&seg_size, data + size - 8, sizeof seg_size);
+        std::memcpy(&seg_size, data.data() + data.size() - 8, sizeof seg_size);
         check_segment_size_rule(seg_size);
         check_segment_size_rule(seg_size & ((std::uint64_t{1} << 31) | (std::uint64_t{1} << 20)));
         check_segment_size_rule(std::uint64_t{1} << (seg_size % 64));
     }
-    return 0;
 }
+
+}  // namespace walferry::fuzz

@@ -103,17 +103,14 @@ void check_placement(const TimelineHistory& history) {
 }
 
 }  // namespace
-}  // namespace walferry::fuzz
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    using namespace walferry;
-    using namespace walferry::fuzz;
-    std::string_view input = as_text(data, size);
+void test_one_input(std::span<const std::uint8_t> data) {
+    std::string_view input = as_text(data);
     auto newline = input.find('\n');
-    if (newline == std::string_view::npos) return 0;
+    if (newline == std::string_view::npos) return;
     std::uint32_t target = 0;
     auto [end, ec] = std::from_chars(input.data(), input.data() + newline, target);
-    if (ec != std::errc() || end != input.data() + newline) return 0;
+    if (ec != std::errc() || end != input.data() + newline) return;
     std::string_view content = input.substr(newline + 1);
 
     auto history = accepted(ErrorCode::kInvalidHistory,
@@ -123,5 +120,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_lookups(*history);
         check_placement(*history);
     }
-    return 0;
 }
+
+}  // namespace walferry::fuzz

@@ -158,12 +158,9 @@ void check_built_name(const std::uint8_t* data, std::size_t size) {
 }
 
 }  // namespace
-}  // namespace walferry::fuzz
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    using namespace walferry;
-    using namespace walferry::fuzz;
-    std::string_view input = as_text(data, size);
+void test_one_input(std::span<const std::uint8_t> data) {
+    std::string_view input = as_text(data);
     auto parsed = accepted(ErrorCode::kInvalidName, [&] { return parse_wal_name(input); });
     WalName tried;
     bool try_ok = try_parse_wal_name(input, tried);
@@ -181,6 +178,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto u = static_cast<unsigned char>(c);
         WALFERRY_FUZZ_CHECK(u >= 0x20 && u < 0x7f);
     }
-    check_built_name(data, size);
-    return 0;
+    check_built_name(data.data(), data.size());
 }
+
+}  // namespace walferry::fuzz

@@ -101,25 +101,21 @@ void check_against_name(const WalPageHeader& h, const std::uint8_t* extra, std::
 }
 
 }  // namespace
-}  // namespace walferry::fuzz
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    using namespace walferry;
-    using namespace walferry::fuzz;
-
-    if (size >= 2) {
-        auto magic = read_at<std::uint16_t>(data, 0);
+void test_one_input(std::span<const std::uint8_t> data) {
+    if (data.size() >= 2) {
+        auto magic = read_at<std::uint16_t>(data.data(), 0);
         WALFERRY_FUZZ_CHECK(pg_major_for_magic(magic) == reference_major(magic));
         WALFERRY_FUZZ_CHECK(is_unverified_wal_magic(magic) ==
                             (reference_major(magic) == 0 && magic > 0xD121 && magic <= 0xD1FF));
     }
 
-    auto header = accepted(ErrorCode::kInvalidWalHeader, [&] {
-        return parse_wal_page_header(std::span<const std::uint8_t>(data, size));
-    });
-    if (!header) return 0;
-    WALFERRY_FUZZ_CHECK(size >= kWalLongHeaderSize);
-    check_accepted(*header, data);
-    check_against_name(*header, data + kWalLongHeaderSize, size - kWalLongHeaderSize);
-    return 0;
+    auto header =
+        accepted(ErrorCode::kInvalidWalHeader, [&] { return parse_wal_page_header(data); });
+    if (!header) return;
+    WALFERRY_FUZZ_CHECK(data.size() >= kWalLongHeaderSize);
+    check_accepted(*header, data.data());
+    check_against_name(*header, data.data() + kWalLongHeaderSize, data.size() - kWalLongHeaderSize);
 }
+
+}  // namespace walferry::fuzz
