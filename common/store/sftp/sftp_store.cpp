@@ -289,15 +289,19 @@ SftpHandle SftpStore::create_temp(SshSession& ssh, const std::string& path) {
             return file_or_fail(ssh, std::move(file));
     }
     const std::string dir = remote_path(kTempDir);
-    // Fails alike when another pusher made it first (SFTP v3 has no "exists" status): the
-    // second open tells.
-    libssh2_sftp_mkdir_ex(ssh.sftp(), dir.c_str(), static_cast<unsigned int>(dir.size()), 0750);
-    SftpHandle file = sftp_open(ssh, path, flags, 0640);
-    if (!file && ssh.sftp_status() == LIBSSH2_FX_NO_SUCH_FILE) {
-        check_archive_directory(ssh);
-        throw Error(ErrorCode::kIo, "cannot create temp directory \"" + url_of(kTempDir) + "\"");
+    if (libssh2_sftp_mkdir_ex(ssh.sftp(), dir.c_str(), static_cast<unsigned int>(dir.size()),
+                              0750) != 0) {
+        // SFTP v3 has no "exists" status: made by another pusher meanwhile, the open tells.
+        const long status = ssh.sftp_status();
+        if (status < 0) ssh.fail("cannot create a temporary file in archive directory", describe());
+        if (status == LIBSSH2_FX_NO_SUCH_FILE) check_archive_directory(ssh);
+        SftpHandle file = sftp_open(ssh, path, flags, 0640);
+        if (file || ssh.sftp_status() != LIBSSH2_FX_NO_SUCH_FILE)
+            return file_or_fail(ssh, std::move(file));
+        throw Error(ErrorCode::kIo, "cannot create a temporary file in archive directory \"" +
+                                        describe() + "\": " + sftp_status_text(status));
     }
-    return file_or_fail(ssh, std::move(file));
+    return file_or_fail(ssh, sftp_open(ssh, path, flags, 0640));
 }
 
 SftpHandle SftpStore::file_or_fail(SshSession& ssh, SftpHandle file) {
