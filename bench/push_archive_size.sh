@@ -36,29 +36,38 @@ fi
 name=${seg##*/}
 
 # archive_of N: an archive whose walferry.info matches the segment, holding N more stored names:
-# hard links to one small stored file (names of real segments, so cleanup or a listing would take
+# hard links to a few small stored files (names of real segments, so cleanup or a listing would take
 # them for segments), made by one python process in seconds even for a million.
+first=$("$bin_dir/walferry-test-make-segment" --segno 1 --out "$work/src")
 archive_of() {
   local dir=$work/archive-$1
   mkdir "$dir"
-  "$push" "$("$bin_dir/walferry-test-make-segment" --segno 1 --out "$work/src")" "$dir"
+  "$push" "$first" "$dir"
   python3 - "$dir" "$1" <<'EOF'
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])
-first = os.path.join(d, "000000010000000000000001.zst")
 fd = os.open(d, os.O_RDONLY)
+source = "000000010000000000000001.zst"
 for i in range(2, n + 1):
-    os.link(first, "%08X%08X%08X.zst" % (1, i >> 8, i & 0xFF), dst_dir_fd=fd)
+    name = "%08X%08X%08X.zst" % (1, i >> 8, i & 0xFF)
+    if i % 60000 == 0:  # ext4 allows 65,000 links to a file: a new source now and then
+        with open(os.path.join(d, source), "rb") as f, open(os.path.join(d, name), "wb") as g:
+            g.write(f.read())
+        source = name
+        continue
+    os.link(source, name, src_dir_fd=fd, dst_dir_fd=fd)
 os.close(fd)
 EOF
   sync
+  (($(find "$dir" -maxdepth 1 -name '*.zst' | wc -l) == ($1 > 1 ? $1 : 1))) ||
+    { echo "archive of $1 files: wrong number of files" >&2; exit 1; }
   echo "$dir"
 }
 
 args=()
 for n in "${sizes[@]}"; do
   start=$(date +%s)
-  dir=$(archive_of "$n")
+  dir=$(archive_of "$n") || exit 1
   echo "archive of $n files made in $(($(date +%s) - start)) s" >&2
   # The listing a push makes, counted: getdents64 calls of one push (walferry.info exists).
   strace -f -c -e trace=getdents64 -o "$work/strace-$n" "$push" "$seg" "$dir"
