@@ -73,8 +73,13 @@ for n in "${sizes[@]}"; do
   strace -f -c -e trace=getdents64 -o "$work/strace-$n" "$push" "$seg" "$dir"
   calls=$(awk '$NF == "getdents64" { print $4 }' "$work/strace-$n")
   echo "${calls:-0}" >"$work/getdents-$n"
+  [[ -f $work/stored.zst ]] || cp "$dir/$name.zst" "$work/stored.zst"
   rm -f "$dir/$name.zst"
   args+=(-n "$n files" --prepare "rm -f $dir/$name.zst && sync" "$push $seg $dir")
+  # What the file system itself charges for a new name in so large a directory: cp && sync of
+  # the stored file's size into the same archive.
+  args+=(-n "cp && sync, $n files" --prepare "rm -f $dir/copy && sync"
+    "cp $work/stored.zst $dir/copy && sync")
 done
 hyperfine --runs "$runs" --warmup 2 --export-json "$work/size.json" --style basic "${args[@]}" >&2
 mapfile -t medians < <(grep -o '"median": *[0-9.e+-]*' "$work/size.json" |
@@ -89,14 +94,16 @@ $("$push" --version | head -n 1), $(hyperfine --version). Segment $name (16 MiB)
 settings, median of $runs runs each (2 warm-up runs), every run after the previous copy was removed
 and the removal synced.
 
-| stored files | median ms | × empty archive | getdents64 calls per push |
-|---:|---:|---:|---:|
+| stored files | walferry-push, median ms | × empty archive | getdents64 calls per push | \`cp && sync\` of the stored file there, median ms | × empty archive |
+|---:|---:|---:|---:|---:|---:|
 EOF
 for i in "${!sizes[@]}"; do
   n=${sizes[$i]}
-  printf '| %s | %s | %s | %s |\n' "$n" "${medians[$i]}" \
-    "$(awk -v a="${medians[$i]}" -v b="${medians[0]}" 'BEGIN { printf "%.2f", a / b }')" \
-    "$(cat "$work/getdents-$n")"
+  w=${medians[$((2 * i))]} c=${medians[$((2 * i + 1))]}
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$n" "$w" \
+    "$(awk -v a="$w" -v b="${medians[0]}" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(cat "$work/getdents-$n")" "$c" \
+    "$(awk -v a="$c" -v b="${medians[1]}" 'BEGIN { printf "%.2f", a / b }')"
 done
 echo
 echo "Target: ≤ 1.2× the empty archive, flat as the archive grows."
