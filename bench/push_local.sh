@@ -124,19 +124,29 @@ done
 ratio_summary=$(printf '%s\n' "${ratios[@]}" | sort -n |
   awk '{ v[NR] = $1 } END { printf "min %s, median %s, max %s over %d segments", v[1], v[int((NR + 1) / 2)], v[NR], NR }')
 
-# --- fixed costs: no shell in between (-N), failures expected for the not-found fetch
-empty=$E2E_WORK/empty-archive
-mkdir -p "$empty" "$E2E_WORK/restore"
+# --- fixed costs: no shell in between (-N), failures expected for the not-found fetch. The
+# not-found fetch asks the archive walferry-push wrote (its walferry.info says it is one). Next to
+# `true`, the floors of process start on this machine: an empty C program, a C++ one printing a
+# line with iostream (libstdc++), and the same linked to the libraries walferry-push loads.
+mkdir -p "$E2E_WORK/restore" "$E2E_WORK/floor"
+printf 'int main(void) { return 0; }\n' >"$E2E_WORK/floor/c.c"
+printf '#include <iostream>\nint main() { std::cout << "x\\n"; }\n' >"$E2E_WORK/floor/hello.cpp"
+cc -O2 "$E2E_WORK/floor/c.c" -o "$E2E_WORK/floor/c"
+c++ -O2 "$E2E_WORK/floor/hello.cpp" -o "$E2E_WORK/floor/hello"
+c++ -O2 "$E2E_WORK/floor/hello.cpp" -o "$E2E_WORK/floor/hello-libs" -Wl,--no-as-needed \
+  -lzstd -lcrypto -lssh2 -ltomlplusplus
 json_fixed=$E2E_WORK/fixed.json
 hyperfine -N --runs 100 --warmup 10 --export-json "$json_fixed" --style basic -i \
   -n "true (process floor)" "true" \
   -n "walferry-push --version" "$push --version" \
   -n "walferry-fetch not found" \
-  "$fetch --mode standby 00000099.history $E2E_WORK/restore/RECOVERYHISTORY $empty" >&2
+  "$fetch --mode standby 00000099.history $E2E_WORK/restore/RECOVERYHISTORY $archive" \
+  -n "C: empty main" "$E2E_WORK/floor/c" \
+  -n "C++: hello (libstdc++)" "$E2E_WORK/floor/hello" \
+  -n "C++: hello + libzstd libcrypto libssh2 libtomlplusplus" "$E2E_WORK/floor/hello-libs" >&2
 status=0
-"$fetch" --mode standby 00000099.history "$E2E_WORK/restore/RECOVERYHISTORY" "$empty" &&
-  fail "walferry-fetch found a file in an empty archive" || status=$?
-e2e_assert_eq "walferry-fetch exit status for a missing file" 1 "$status"
+"$fetch" --mode standby 00000099.history "$E2E_WORK/restore/RECOVERYHISTORY" "$archive" || status=$?
+[[ $status == 1 ]] || fail "walferry-fetch of a missing file: exit status $status, expected 1"
 
 mapfile -t push_ms < <(medians "$json")
 mapfile -t fixed_ms < <(medians "$json_fixed")
@@ -167,4 +177,7 @@ Targets: walferry ≤ 1.0× \`cp && sync\`, ≤ 0.4× pgBackRest, stored ≤ 0.3
 | \`true\` (process start floor) | ${fixed_ms[0]} | |
 | \`walferry-push --version\` | ${fixed_ms[1]} | ≤ 3 |
 | \`walferry-fetch\`, file not found | ${fixed_ms[2]} | ≤ 5 |
+| C: empty \`main\` | ${fixed_ms[3]} | |
+| C++: hello world (libstdc++) | ${fixed_ms[4]} | |
+| C++: hello world + libzstd, libcrypto, libssh2, libtomlplusplus | ${fixed_ms[5]} | |
 EOF

@@ -10,6 +10,7 @@ packages=(
   catch2 libtomlplusplus-dev libcli11-dev
   postgresql postgresql-contrib openssh-server openssh-client
   pgbackrest lz4 hyperfine procps iproute2 util-linux sudo
+  strace python3 # bench/push_archive_size.sh: getdents64 counted, a million names made
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,10 +5,11 @@
 #include <zstd_errors.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
-#include <future>
 #include <map>
 #include <string_view>
+#include <thread>
 
 #include "base/error.h"
 #include "base/escape.h"
@@ -20,8 +21,6 @@ namespace {
 
 constexpr std::size_t kFrameHeaderSize = 8;  // magic + length, both u32 little-endian
 constexpr std::string_view kVersionKey = "walferry-container";
-constexpr int kJobSize = 2 << 20;                    // zstd worker job size, see ContainerWriter
-constexpr std::size_t kParallelHashMin = 256 << 10;  // smaller chunks are hashed inline
 
 [[noreturn]] void invalid(const std::string& why) {
     throw Error(ErrorCode::kInvalidContainer, why);
@@ -209,29 +208,103 @@ ContainerMeta decode_meta_frame(std::span<const std::uint8_t> head, std::size_t&
 // ---------------------------------------------------------------------------------------------
 
 struct ContainerWriter::Impl {
+    int threads = 1;  // resolved: how many threads compress a large feed
     std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx{ZSTD_createCCtx()};
+    std::vector<std::unique_ptr<ZSTD_CCtx, CCtxDeleter>> helper_cctx;  // one per extra thread
     Sha256 hash;
     std::uint64_t raw_size = 0;
     std::vector<std::uint8_t> payload;
-    std::vector<std::uint8_t> out_buf = std::vector<std::uint8_t>(ZSTD_CStreamOutSize());
+    std::vector<std::uint8_t> out_buf;           // the streaming path's, made at its first use
+    std::unique_ptr<std::uint8_t[]> frames_buf;  // uninitialised: only what zstd writes is touched
+    std::size_t frames_buf_size = 0;
+    bool stream_open = false;
+    std::size_t frames = 0;  // complete frames in payload
     bool finished = false;
 
     // Returns what ZSTD_compressStream2 returned last (0 once an ZSTD_e_end flush is complete).
     std::size_t compress(ZSTD_inBuffer& in, ZSTD_EndDirective mode) {
+        if (out_buf.empty()) out_buf.resize(ZSTD_CStreamOutSize());
         ZSTD_outBuffer out{out_buf.data(), out_buf.size(), 0};
         std::size_t ret = ZSTD_compressStream2(cctx.get(), &out, &in, mode);
-        if (ZSTD_isError(ret)) {
-            throw Error(ErrorCode::kInternal,
-                        std::string("zstd compression failed: ") + ZSTD_getErrorName(ret));
-        }
+        if (ZSTD_isError(ret)) compression_failed(ret);
         payload.insert(payload.end(), out_buf.data(), out_buf.data() + out.pos);
         return ret;
     }
+
+    [[noreturn]] static void compression_failed(std::size_t ret) {
+        throw Error(ErrorCode::kInternal,
+                    std::string("zstd compression failed: ") + ZSTD_getErrorName(ret));
+    }
+
+    void end_stream_frame() {
+        ZSTD_inBuffer in{nullptr, 0, 0};
+        while (compress(in, ZSTD_e_end) != 0) {
+        }
+        stream_open = false;
+        ++frames;
+    }
+
+    void feed_stream(std::span<const std::uint8_t> raw) {
+        hash.update(raw);
+        stream_open = true;
+        ZSTD_inBuffer in{raw.data(), raw.size(), 0};
+        while (in.pos < in.size) compress(in, ZSTD_e_continue);
+    }
+
+    void feed_frames(std::span<const std::uint8_t> raw);
 };
 
+namespace {
+
+// Frames of this much raw WAL each: small enough that two threads share a 16 MiB segment evenly
+// (eight frames), large enough that each frame's fresh start costs next to nothing in ratio
+// (zstd's window at the fast levels is 512 KiB to 1 MiB).
+constexpr std::size_t kFrameRawSize = std::size_t{2} << 20;
+// A feed this large is cut into frames compressed on several threads; smaller ones stream.
+constexpr std::size_t kFramesFeedMin = 2 * kFrameRawSize;
+
+}  // namespace
+
+// `raw` as independent zstd frames, compressed by `threads` threads that take the next frame as
+// they finish one, while this thread first hashes all of `raw` (SHA-256 cannot be split) and
+// then compresses too. Each frame goes to its own slot of frames_buf, then the slots are
+// appended to payload in order: a plain zstd decoder reads the concatenation as one stream.
+void ContainerWriter::Impl::feed_frames(std::span<const std::uint8_t> raw) {
+    if (stream_open) end_stream_frame();
+    const std::size_t count = (raw.size() + kFrameRawSize - 1) / kFrameRawSize;
+    const std::size_t slot = ZSTD_compressBound(kFrameRawSize);
+    if (frames_buf_size < count * slot) {
+        frames_buf.reset(new std::uint8_t[count * slot]);
+        frames_buf_size = count * slot;
+    }
+    std::vector<std::size_t> sizes(count, 0);
+    std::atomic<std::size_t> next{0};
+    auto work = [&](ZSTD_CCtx* c) {
+        for (std::size_t i; (i = next.fetch_add(1)) < count;) {
+            std::span<const std::uint8_t> part = raw.subspan(
+                i * kFrameRawSize, std::min(kFrameRawSize, raw.size() - i * kFrameRawSize));
+            sizes[i] =
+                ZSTD_compress2(c, frames_buf.get() + i * slot, slot, part.data(), part.size());
+            if (ZSTD_isError(sizes[i])) return;
+        }
+    };
+    {
+        std::vector<std::jthread> helpers;
+        const std::size_t extra = std::min(helper_cctx.size(), count - 1);
+        for (std::size_t t = 0; t < extra; ++t) helpers.emplace_back(work, helper_cctx[t].get());
+        hash.update(raw);
+        work(cctx.get());
+    }  // joined
+    for (std::size_t i = 0; i < count; ++i) {
+        if (ZSTD_isError(sizes[i])) compression_failed(sizes[i]);
+        payload.insert(payload.end(), frames_buf.get() + i * slot,
+                       frames_buf.get() + i * slot + sizes[i]);
+    }
+    frames += count;
+}
+
 ContainerWriter::ContainerWriter(const CompressOptions& options) : impl_(std::make_unique<Impl>()) {
-    ZSTD_CCtx* c = impl_->cctx.get();
-    if (c == nullptr)
+    if (impl_->cctx == nullptr)
         throw Error(ErrorCode::kInternal, "cannot allocate a zstd compression context");
     if (options.threads < 0) {
         throw Error(ErrorCode::kConfig,
@@ -244,33 +317,34 @@ ContainerWriter::ContainerWriter(const CompressOptions& options) : impl_(std::ma
                                             " is outside " + std::to_string(levels.lowerBound) +
                                             ".." + std::to_string(levels.upperBound));
     }
-    int workers = options.threads;
-    if (workers == 0 && options.size_hint > kAutoWorkersAbove) {
-        workers = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
-    }
+    int threads = options.threads;
+    if (threads == 0) threads = static_cast<int>(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+    impl_->threads = std::min(threads, kMaxCompressThreads);
     if (options.size_hint > 0) {
         // Room for WAL that compresses 4:1; untouched reserved pages cost nothing.
         impl_->payload.reserve(static_cast<std::size_t>(options.size_hint / 4));
     }
-    auto set = [&](ZSTD_cParameter p, int v, const char* name) {
-        std::size_t ret = ZSTD_CCtx_setParameter(c, p, v);
-        if (ZSTD_isError(ret)) {
-            throw Error(ErrorCode::kInternal, std::string("zstd parameter ") + name + "=" +
-                                                  std::to_string(v) + ": " +
-                                                  ZSTD_getErrorName(ret));
-        }
+    auto setup = [&](ZSTD_CCtx* c) {
+        auto set = [&](ZSTD_cParameter p, int v, const char* name) {
+            std::size_t ret = ZSTD_CCtx_setParameter(c, p, v);
+            if (ZSTD_isError(ret)) {
+                throw Error(ErrorCode::kInternal, std::string("zstd parameter ") + name + "=" +
+                                                      std::to_string(v) + ": " +
+                                                      ZSTD_getErrorName(ret));
+            }
+        };
+        set(ZSTD_c_compressionLevel, options.level, "compressionLevel");
+        set(ZSTD_c_checksumFlag, 1, "checksumFlag");
     };
-    set(ZSTD_c_compressionLevel, options.level, "compressionLevel");
-    set(ZSTD_c_checksumFlag, 1, "checksumFlag");
-    // A libzstd built without threads refuses workers; single-threaded output is the same format,
-    // only slower, so that is not worth failing a push for.
-    if (workers == 0 || ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, workers))) {
-        set(ZSTD_c_nbWorkers, 0, "nbWorkers");
-    } else {
-        // zstd's default job is several times the window (8 MiB and more from level 3), so a
-        // 16 MiB segment makes one or two jobs and the workers hardly overlap: on real pgbench WAL
-        // level 3 took 58 ms with the default and 15 ms with 2 MiB jobs, for 0.2% less ratio.
-        set(ZSTD_c_jobSize, kJobSize, "jobSize");
+    setup(impl_->cctx.get());
+    // Helper contexts only where a feed will be cut into frames: a small file stays on one.
+    if (options.size_hint >= kFramesFeedMin) {
+        for (int t = 1; t < impl_->threads; ++t) {
+            impl_->helper_cctx.emplace_back(ZSTD_createCCtx());
+            if (!impl_->helper_cctx.back())
+                throw Error(ErrorCode::kInternal, "cannot allocate a zstd compression context");
+            setup(impl_->helper_cctx.back().get());
+        }
     }
 }
 
@@ -279,30 +353,18 @@ ContainerWriter::~ContainerWriter() = default;
 void ContainerWriter::feed(std::span<const std::uint8_t> raw) {
     if (impl_->finished) throw Error(ErrorCode::kInternal, "ContainerWriter::feed after finish");
     impl_->raw_size += raw.size();
-    ZSTD_inBuffer in{raw.data(), raw.size(), 0};
-    // With workers, zstd may return before taking all input; keep calling until it has.
-    auto compress_all = [&] {
-        while (in.pos < in.size) impl_->compress(in, ZSTD_e_continue);
-    };
-    if (raw.size() < kParallelHashMin) {
-        impl_->hash.update(raw);
-        compress_all();
-        return;
+    if (raw.size() >= kFramesFeedMin) {
+        impl_->feed_frames(raw);
+    } else {
+        impl_->feed_stream(raw);
     }
-    // SHA-256 costs about a third of what zstd does on WAL: on a second core it runs while this
-    // thread compresses the same bytes. The future's get() (or destructor, if compress throws)
-    // waits for it, so `raw` outlives the digest.
-    auto digest = std::async(std::launch::async, [&] { impl_->hash.update(raw); });
-    compress_all();
-    digest.get();
 }
 
 CompressedFile ContainerWriter::finish(ContainerMeta meta) {
     if (impl_->finished) throw Error(ErrorCode::kInternal, "ContainerWriter::finish called twice");
     impl_->finished = true;
-    ZSTD_inBuffer in{nullptr, 0, 0};
-    while (impl_->compress(in, ZSTD_e_end) != 0) {
-    }
+    // An empty file is one empty frame, as `zstd` writes it.
+    if (impl_->stream_open || impl_->frames == 0) impl_->end_stream_frame();
     meta.format_version = kContainerFormatVersion;
     meta.raw_size = impl_->raw_size;
     meta.sha256 = impl_->hash.finish();
@@ -327,6 +389,8 @@ struct ContainerReader::Impl {
     Sha256 hash;
     std::uint64_t raw_size = 0;
     std::uint64_t stored_size = 0;
+    std::size_t frames = 0;  // complete zstd frames so far
+    bool in_frame = false;   // within a frame (else between two, or before the first)
     std::vector<std::uint8_t> out_buf = std::vector<std::uint8_t>(ZSTD_DStreamOutSize());
 
     // Collects the metadata frame; returns the bytes of `stored` that follow it.
@@ -354,6 +418,7 @@ struct ContainerReader::Impl {
         bool output_full = false;
         while (in.pos < in.size || output_full) {
             ZSTD_outBuffer o{out_buf.data(), out_buf.size(), 0};
+            const std::size_t in_before = in.pos;
             std::size_t ret = ZSTD_decompressStream(dctx.get(), &o, &in);
             if (ZSTD_isError(ret)) zstd_failure(ret, "damaged zstd data");
             output_full = o.pos == o.size;
@@ -367,10 +432,16 @@ struct ContainerReader::Impl {
             }
             hash.update(chunk);
             if (!chunk.empty()) out(chunk);
+            // A call that only found the output drained between frames opens none.
+            if (ret == 0 || in.pos != in_before || o.pos != 0) in_frame = ret != 0;
             if (ret == 0) {
-                phase = Phase::kDone;
-                if (in.pos < in.size) trailing(in.size - in.pos);
-                return;
+                ++frames;
+                // The frames end where the recorded size is reached: what follows is not ours.
+                if (raw_size == meta.raw_size) {
+                    phase = Phase::kDone;
+                    if (in.pos < in.size) trailing(in.size - in.pos);
+                    return;
+                }
             }
         }
     }
@@ -414,6 +485,8 @@ ContainerMeta ContainerReader::finish() {
             invalid("truncated container: " + std::to_string(s.stored_size) +
                     " bytes, the metadata frame is incomplete");
         case Impl::Phase::kData:
+            // Whole frames that decompress to less than the recorded size: the size check says.
+            if (s.frames > 0 && !s.in_frame) break;
             s.phase = Impl::Phase::kFailed;
             invalid("truncated container: the zstd frame is incomplete after " +
                     std::to_string(s.stored_size) + " stored bytes (" + std::to_string(s.raw_size) +

@@ -1,10 +1,12 @@
 // The archive container: what "<name>.zst" holds in every destination.
 //
-//   [skippable frame: magic 0x184D2A5E, u32 LE length, metadata text][zstd frame(s)]
+//   [skippable frame: magic 0x184D2A5E, u32 LE length, metadata text][zstd frame]...
 //
 // The metadata comes first so that stat() needs one small read (kMetaReadSize) and no
 // decompression; a skippable frame is ignored by every zstd decoder, so `zstd -d` on the stored
-// file gives back the original bytes exactly. The zstd frame carries its own content checksum.
+// file gives back the original bytes exactly. A large file is several independent zstd frames
+// (compressed on several cores), which every zstd decoder reads as one stream; each frame
+// carries its own content size and checksum.
 // Metadata text is "key=value\n" lines, starting with "walferry-container=1".
 #pragma once
 
@@ -49,13 +51,13 @@ ContainerMeta decode_meta_frame(std::span<const std::uint8_t> head, std::size_t&
 
 struct CompressOptions {
     int level = 1;  // zstd level
-    // zstd worker threads. 0 (auto): none for inputs up to kAutoWorkersAbove — zstd on the calling
-    // thread and SHA-256 on a second one is faster for a 16 MiB segment than zstd's workers,
-    // whose buffers cost more page faults than they save — and one per core above that.
+    // Threads that compress one large feed (ContainerWriter::feed of 4 MiB or more), each taking
+    // the next 2 MiB frame as it is done, the calling thread after it has hashed the feed.
+    // 0 (auto): one per core. 1: all on the calling thread. At most kMaxCompressThreads.
     int threads = 0;
     std::uint64_t size_hint = 0;  // expected raw size, 0 if unknown: output is reserved from it
 };
-inline constexpr std::uint64_t kAutoWorkersAbove = 64ull << 20;
+inline constexpr int kMaxCompressThreads = 16;
 
 // The result of reading and compressing one WAL file once, ready to be sent to every
 // destination: meta_frame followed by payload is the stored file.
@@ -66,8 +68,10 @@ struct CompressedFile {
     std::uint64_t stored_size() const { return meta_frame.size() + payload.size(); }
 };
 
-// Streaming compressor (RAII ZSTD_CCtx): feed the raw file in chunks, then finish().
-// The SHA-256 and size of the raw bytes are computed on the way.
+// Compressor (RAII ZSTD_CCtx): feed the raw file, then finish(). Small feeds stream into one
+// frame; a feed of 4 MiB or more (a whole segment, read at once) is cut into 2 MiB frames
+// compressed by CompressOptions::threads threads while the calling thread hashes it, so feed it
+// whole rather than in chunks. The SHA-256 and size of the raw bytes are computed on the way.
 class ContainerWriter {
   public:
     explicit ContainerWriter(const CompressOptions& options);
@@ -85,9 +89,9 @@ class ContainerWriter {
 };
 
 // Streaming decoder (RAII ZSTD_DCtx): feed the stored bytes in chunks as they arrive; the
-// decompressed bytes go to `out`. finish() checks the zstd frame ended, that the decompressed size
-// and SHA-256 match the metadata, and returns the metadata. Any damage ->
-// Error(kChecksumMismatch) or Error(kInvalidContainer), naming expected and actual values.
+// decompressed bytes go to `out`, frame after frame. finish() checks the last zstd frame ended,
+// that the decompressed size and SHA-256 match the metadata, and returns the metadata. Any damage
+// -> Error(kChecksumMismatch) or Error(kInvalidContainer), naming expected and actual values.
 class ContainerReader {
   public:
     using Sink = std::function<void(std::span<const std::uint8_t>)>;

@@ -270,17 +270,22 @@ void TempFile::sync() {
 }
 
 bool TempFile::publish(const std::string& name, Publish mode) {
+    return publish_in(dir_fd_, dir_, name, mode);
+}
+
+bool TempFile::publish_in(int target_dir_fd, const std::string& target_dir, const std::string& name,
+                          Publish mode) {
     if (::close(fd_.release()) != 0) throw_io("cannot write", path_, errno);
-    const std::string target = join_path(dir_, name);
+    const std::string target = join_path(target_dir, name);
     SignalsBlocked blocked(slot_ >= 0);
     if (mode == Publish::kReplace) {
-        if (::renameat(dir_fd_, name_.c_str(), dir_fd_, name.c_str()) != 0) {
+        if (::renameat(dir_fd_, name_.c_str(), target_dir_fd, name.c_str()) != 0) {
             throw_io("cannot rename to", target, errno);
         }
         forget();
         return true;
     }
-    if (::linkat(dir_fd_, name_.c_str(), dir_fd_, name.c_str(), 0) == 0) {
+    if (::linkat(dir_fd_, name_.c_str(), target_dir_fd, name.c_str(), 0) == 0) {
         if (::unlinkat(dir_fd_, name_.c_str(), 0) != 0 && errno != ENOENT) {
             throw_io("cannot remove temporary file", path_, errno);
         }
@@ -291,7 +296,7 @@ bool TempFile::publish(const std::string& name, Publish mode) {
     if (err == EEXIST) return false;
     if (!link_unsupported(err)) throw_io("cannot link temporary file to", target, err);
     // Some file systems (vfat, several FUSE ones) have no hard links but can rename atomically.
-    if (::renameat2(dir_fd_, name_.c_str(), dir_fd_, name.c_str(), RENAME_NOREPLACE) == 0) {
+    if (::renameat2(dir_fd_, name_.c_str(), target_dir_fd, name.c_str(), RENAME_NOREPLACE) == 0) {
         forget();
         return true;
     }

@@ -121,6 +121,10 @@ class TempFile {
     // "cannot link temporary file to", "cannot rename temporary file to", "cannot remove
     // temporary file"; Error(kUnsupported) if the file system can do neither.
     bool publish(const std::string& name, Publish mode);
+    // The same into another directory of the same file system (`target_dir` in messages): a
+    // temp kept apart from the published files, where a sweep need not list them.
+    bool publish_in(int target_dir_fd, const std::string& target_dir, const std::string& name,
+                    Publish mode);
 
   private:
     void forget() noexcept;

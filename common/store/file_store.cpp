@@ -51,6 +51,21 @@ bool is_store_temp(std::string_view name) {
     return name.starts_with(kTempPrefix);
 }
 
+// The archive's temp directory (kTempDir), made if missing (0750, with the caller's umask).
+// Never followed if it is a link: it must be a directory of the archive itself.
+UniqueFd open_temp_dir(int archive_fd, const std::string& path) {
+    const std::string name(kTempDir);
+    for (int attempt = 0;; ++attempt) {
+        UniqueFd fd(
+            ::openat(archive_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (fd) return fd;
+        int err = errno;
+        if (err != ENOENT || attempt == 1) throw_io("cannot open temp directory", path, err);
+        if (::mkdirat(archive_fd, name.c_str(), 0750) != 0 && errno != EEXIST)
+            throw_io("cannot create temp directory", path, errno);
+    }
+}
+
 struct OpenObject {
     UniqueFd fd;
     struct stat st {};
@@ -92,13 +107,18 @@ bool FileStore::put(std::string_view name_view, ByteParts parts) {
     check_object_name(name_view);
     const std::string name(name_view);
     UniqueFd dirfd = open_dir(dir_);
-    remove_stale_temps(dirfd.get(), is_store_temp, kStaleTempSeconds, false);
+    const std::string temp_dir = join_path(dir_, kTempDir);
+    UniqueFd temp_dirfd = open_temp_dir(dirfd.get(), temp_dir);
+    if (!swept_) remove_stale_temps(temp_dirfd.get(), is_store_temp, kStaleTempSeconds, false);
+    swept_ = true;
 
-    TempFile temp(dirfd.get(), dir_, temp_name_for(name));
+    TempFile temp(temp_dirfd.get(), temp_dir, temp_name_for(name));
     for (const auto& part : parts) temp.write(part);
     fsync_or_throw(temp.fd(), temp.path(), "cannot fsync");
-    if (!temp.publish(name, Publish::kNoReplace)) return false;  // temp removed by RAII
-    // The new name (and the temp's removal) are durable only once the directory is synced.
+    // temp removed by RAII when the name is taken
+    if (!temp.publish_in(dirfd.get(), dir_, name, Publish::kNoReplace)) return false;
+    // The new name is durable only once the directory is synced. The temp's removal need not
+    // be: a crash that brings it back leaves a second link of a published file, swept as stale.
     fsync_or_throw(dirfd.get(), dir_, "cannot fsync archive directory");
     return true;
 }

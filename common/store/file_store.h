@@ -34,9 +34,15 @@ class FileStore final : public Store {
 
     std::string dir_;
     UniqueFd remove_dirfd_;  // opened by the first remove()
+    bool swept_ = false;     // the temp directory's stale files, once per store
 };
 
-// Prefix of temporary files written by put(): ".walferry-tmp.<name>.<random>". list() hides them.
+// Prefix of temporary files written by put(): ".walferry-tmp.<name>.<random>".
 inline constexpr std::string_view kTempPrefix = ".walferry-tmp.";
+// Where put() writes them, on every backend: a directory of the archive, made by the first put,
+// then linked (renamed) into the archive. Kept apart so that the sweep for a dead writer's
+// temps lists only temps, never the archive's segments (a push costs the same at 1 or 1,000,000
+// stored files). Hidden, so list() and cleanup never see it.
+inline constexpr std::string_view kTempDir = ".walferry-incoming";
 
 }  // namespace walferry

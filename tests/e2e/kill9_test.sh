@@ -37,7 +37,7 @@ note "one push of a 64 MiB segment takes ${duration} ms (${times[*]}); $TRIALS t
 # check_archive DIR WHAT: the invariants that must hold whenever no push is running.
 check_archive() {
     local dir=$1 what=$2 entry base
-    for entry in "$dir"/* "$dir"/.[!.]*; do
+    for entry in "$dir"/* "$dir"/.[!.]* "$dir"/.walferry-incoming/* "$dir"/.walferry-incoming/.[!.]*; do
         [[ -e $entry ]] || continue
         base=$(basename "$entry")
         case $base in
@@ -48,13 +48,22 @@ check_archive() {
                 fi
                 pass
                 ;;
+            .walferry-incoming)
+                # Where temp files are written: a directory, nothing but temp files in it.
+                [[ -d $entry && ! -L $entry && $entry == "$dir/$base" ]] ||
+                    fail "$what: $entry is not the temp directory"
+                pass
+                ;;
             .walferry-tmp.*)
-                # A killed writer's temp file: hidden, and never ending like an archived name.
+                # A killed writer's temp file: hidden, in the temp directory, and never ending like
+                # an archived name.
+                [[ $entry == "$dir/.walferry-incoming/$base" ]] || fail "$what: temp file $entry outside .walferry-incoming"
                 [[ $base != *.zst ]] || fail "$what: temp file $base ends in .zst"
                 pass
                 ;;
             [0-9A-F]*.zst)
-                [[ $base =~ ^[0-9A-F]{24}\.zst$ ]] || fail "$what: unexpected file $base"
+                [[ $base =~ ^[0-9A-F]{24}\.zst$ && $entry == "$dir/$base" ]] ||
+                    fail "$what: unexpected file $entry"
                 pass
                 ;;
             *) fail "$what: unexpected entry $base in the archive" ;;
@@ -112,7 +121,7 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
                 ;;
             2)  # once the temp file exists: while it is being written (or just after)
                 while kill -0 "$pid" 2>/dev/null &&
-                    ! compgen -G "$archive/.walferry-tmp.$name*" >/dev/null; do
+                    ! compgen -G "$archive/.walferry-incoming/.walferry-tmp.$name*" >/dev/null; do
                     read -r -t 0.002 -u "$nap_fd" || true
                 done
                 ms_sleep $((RANDOM % 40))
@@ -128,7 +137,7 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
     pass
 
     check_archive "$archive" "$what"
-    temps=$(find "$archive" -maxdepth 1 -name ".walferry-tmp.$name*" | wc -l)
+    temps=$(find "$archive" -maxdepth 2 -name ".walferry-tmp.$name*" | wc -l)
     published=0
     if [[ -e $archive/$name.zst ]]; then
         published=1
@@ -175,7 +184,7 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
     fi
 done
 elapsed=$((($(now_ms) - suite_start) / 1000))
-left=$(find "$REUSED" -maxdepth 1 -name '.walferry-tmp.*' | wc -l)
+left=$(find "$REUSED" -maxdepth 2 -name '.walferry-tmp.*' | wc -l)
 note "$TRIALS trials in ${elapsed}s: killed before writing $before_write, killed mid-write" \
     "$mid_write, killed after publishing $after_publish, finished before the kill $finished;" \
     "$left temp files left in the reused archive"

@@ -62,12 +62,15 @@ SftpHandle open_for_reading(SshSession& ssh, const std::string& path, const std:
     return file;
 }
 
-// Calls fn(name, attrs) for every entry of the remote directory `path`.
+// Calls fn(name, attrs) for every entry of the remote directory `path`. A missing directory is
+// Error(kIo), or nothing to list with `missing_ok`.
 template <typename Fn>
-void for_each_entry(SshSession& ssh, const std::string& path, const std::string& url, Fn fn) {
+void for_each_entry(SshSession& ssh, const std::string& path, const std::string& url, Fn fn,
+                    bool missing_ok = false) {
     SftpHandle dir = sftp_open(ssh, path, 0, 0, LIBSSH2_SFTP_OPENDIR);
     if (!dir) {
         if (ssh.sftp_status() == LIBSSH2_FX_NO_SUCH_FILE) {
+            if (missing_ok) return;
             throw Error(ErrorCode::kIo, "archive directory \"" + url + "\" does not exist");
         }
         ssh.fail("cannot read archive directory", url);
@@ -129,17 +132,10 @@ bool SftpStore::put(std::string_view name_view, ByteParts parts) {
     SshSession& ssh = connected();
     remove_dead_temps(ssh, name);
 
-    const std::string temp_name = sftp_temp_name(name, random_u64());
+    const std::string temp_name = std::string(kTempDir) + "/" + sftp_temp_name(name, random_u64());
     const std::string temp_path = remote_path(temp_name);
     const std::string temp_url = url_of(temp_name);
-    SftpHandle file =
-        sftp_open(ssh, temp_path, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0640);
-    if (!file) {
-        if (ssh.sftp_status() == LIBSSH2_FX_NO_SUCH_FILE) {
-            throw Error(ErrorCode::kIo, "archive directory \"" + describe() + "\" does not exist");
-        }
-        ssh.fail("cannot create a temporary file in archive directory", describe());
-    }
+    SftpHandle file = create_temp(ssh, temp_path);
     RemoteTemp temp(ssh, temp_path);
     for (const auto& part : parts) {
         std::span<const std::uint8_t> rest = part;
@@ -284,6 +280,35 @@ bool SftpStore::remove(std::string_view name) {
     ssh.fail("cannot remove", url_of(name));
 }
 
+// The temp file `path` in the archive's kTempDir, that directory made by the first put.
+SftpHandle SftpStore::create_temp(SshSession& ssh, const std::string& path) {
+    const unsigned long flags = LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL;
+    {
+        SftpHandle file = sftp_open(ssh, path, flags, 0640);
+        if (file || ssh.sftp_status() != LIBSSH2_FX_NO_SUCH_FILE)
+            return file_or_fail(ssh, std::move(file));
+    }
+    const std::string dir = remote_path(kTempDir);
+    if (libssh2_sftp_mkdir_ex(ssh.sftp(), dir.c_str(), static_cast<unsigned int>(dir.size()),
+                              0750) != 0) {
+        // SFTP v3 has no "exists" status: made by another pusher meanwhile, the open tells.
+        const long status = ssh.sftp_status();
+        if (status < 0) ssh.fail("cannot create a temporary file in archive directory", describe());
+        if (status == LIBSSH2_FX_NO_SUCH_FILE) check_archive_directory(ssh);
+        SftpHandle file = sftp_open(ssh, path, flags, 0640);
+        if (file || ssh.sftp_status() != LIBSSH2_FX_NO_SUCH_FILE)
+            return file_or_fail(ssh, std::move(file));
+        throw Error(ErrorCode::kIo, "cannot create a temporary file in archive directory \"" +
+                                        describe() + "\": " + sftp_status_text(status));
+    }
+    return file_or_fail(ssh, sftp_open(ssh, path, flags, 0640));
+}
+
+SftpHandle SftpStore::file_or_fail(SshSession& ssh, SftpHandle file) {
+    if (!file) ssh.fail("cannot create a temporary file in archive directory", describe());
+    return file;
+}
+
 // SFTP answers "no such file" alike for a missing file and for a missing directory above it (a
 // typo in the URL, a remote file system not mounted): only the first is "not there".
 void SftpStore::check_archive_directory(SshSession& ssh) {
@@ -304,21 +329,25 @@ void SftpStore::check_archive_directory(SshSession& ssh) {
 // Temp files left by a writer that died or lost its connection: those of `name` (PostgreSQL
 // pushes one name at a time, so another one is a dead attempt; should a concurrent pusher of the
 // same name lose its temp, its rename fails and PostgreSQL retries) and any older than
-// kStaleTempSeconds. Once per session: a directory listing costs round trips.
+// kStaleTempSeconds. Once per session: a directory listing costs round trips. Only kTempDir is
+// listed, never the archive's segments.
 void SftpStore::remove_dead_temps(SshSession& ssh, const std::string& name) {
     if (swept_) return;
     swept_ = true;
     const std::int64_t now = std::time(nullptr);
     std::vector<std::string> dead;
-    for_each_entry(ssh, destination_.location.path, describe(),
-                   [&](std::string_view entry, const LIBSSH2_SFTP_ATTRIBUTES& a) {
-                       if (!entry.starts_with(kTempPrefix) || !is_regular(a)) return;
-                       bool stale = (a.flags & LIBSSH2_SFTP_ATTR_ACMODTIME) &&
-                                    now - static_cast<std::int64_t>(a.mtime) >= kStaleTempSeconds;
-                       if (stale || is_temp_of(entry, name)) dead.emplace_back(entry);
-                   });
+    const std::string temp_dir = remote_path(kTempDir);
+    for_each_entry(
+        ssh, temp_dir, url_of(kTempDir),
+        [&](std::string_view entry, const LIBSSH2_SFTP_ATTRIBUTES& a) {
+            if (!entry.starts_with(kTempPrefix) || !is_regular(a)) return;
+            bool stale = (a.flags & LIBSSH2_SFTP_ATTR_ACMODTIME) &&
+                         now - static_cast<std::int64_t>(a.mtime) >= kStaleTempSeconds;
+            if (stale || is_temp_of(entry, name)) dead.emplace_back(entry);
+        },
+        true);
     for (const std::string& entry : dead) {
-        const std::string path = remote_path(entry);
+        const std::string path = temp_dir + "/" + entry;
         // Failing to remove litter must not fail the push; another pusher may have won.
         libssh2_sftp_unlink_ex(ssh.sftp(), path.c_str(), static_cast<unsigned int>(path.size()));
     }

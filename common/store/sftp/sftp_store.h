@@ -1,10 +1,10 @@
 // The sftp:// backend: an archive directory on another host, reached over SSH (libssh2).
 //
-// Durability. put() writes a temporary file ".walferry-tmp.<name>.<random>" in the archive
-// directory, has the server fsync it (fsync@openssh.com; a server without that extension is
-// refused, since the data could not be made durable), closes it, then publishes it with the
-// plain SFTP rename. OpenSSH's sftp-server (and internal-sftp, the same code) performs that
-// rename as link() + unlink(), so it never replaces an existing name: an existing file makes
+// Durability. put() writes a temporary file ".walferry-tmp.<name>.<random>" in the archive's
+// ".walferry-incoming" directory, has the server fsync it (fsync@openssh.com; a server without that
+// extension is refused, since the data could not be made durable), closes it, then publishes it
+// with the plain SFTP rename. OpenSSH's sftp-server (and internal-sftp, the same code) performs
+// that rename as link() + unlink(), so it never replaces an existing name: an existing file makes
 // put() return false. posix-rename@openssh.com would replace and is never used.
 // SFTP has no way to fsync a directory, so after put() returns the new name is durable on the
 // remote side only as far as the remote file system orders metadata (ext4 and xfs with their
@@ -35,8 +35,8 @@ class SftpStore final : public Store {
 
     std::string describe() const override;
     void warm_up() override { connected(); }
-    // A temp file beside the name, fsync@openssh.com, then a plain SFTP rename, which never
-    // replaces an existing name (OpenSSH's sftp-server renames by link + unlink).
+    // A temp file in kTempDir of the archive, fsync@openssh.com, then a plain SFTP rename, which
+    // never replaces an existing name (OpenSSH's sftp-server renames by link + unlink).
     bool put(std::string_view name, ByteParts parts) override;
     // fsync@openssh.com on the file opened read-only (sftp-server fsyncs the handle's fd, which
     // needs no write access), then `remote_sync` as put() does.
@@ -62,6 +62,8 @@ class SftpStore final : public Store {
     // The stored object `name` opened for reading (check_archive_directory when there is none).
     OpenedObject open_object(std::string_view name);
     void remove_dead_temps(SshSession& ssh, const std::string& name);
+    SftpHandle create_temp(SshSession& ssh, const std::string& path);
+    SftpHandle file_or_fail(SshSession& ssh, SftpHandle file);
     void sync_directory(SshSession& ssh);
     void fsync_file(SshSession& ssh, const SftpHandle& file, std::string_view name,
                     const std::string& url);

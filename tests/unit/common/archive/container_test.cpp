@@ -338,7 +338,7 @@ TEST_CASE("trailing bytes after the zstd frame are refused", "[container]") {
         Error e = decode_error(garbage, chunk);
         CHECK(e.code() == ErrorCode::kInvalidContainer);
         CHECK_THAT(e.what(), Catch::Contains("1 bytes of trailing data after the zstd frame"));
-        // even a second valid frame: walferry writes exactly one
+        // even a valid frame: the frames end where the recorded size is reached
         Bytes twice = stored;
         twice.insert(twice.end(), file.payload.begin(), file.payload.end());
         CHECK_THAT(decode_error(twice, chunk).what(), Catch::Contains("trailing data"));
@@ -407,4 +407,103 @@ TEST_CASE("zstd -d restores the original bytes from a stored file", "[container]
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(restored.size() == data.size());
     CHECK((restored == data));
+}
+
+namespace {
+
+// The stored file written to `path`; what `command` (given the path) prints, and its status.
+std::string run_on_file(const Bytes& stored, const std::string& path, const std::string& command,
+                        int& status) {
+    {
+        std::ofstream out(path, std::ios::binary);
+        out.write(reinterpret_cast<const char*>(stored.data()), static_cast<long>(stored.size()));
+    }
+    FILE* pipe = ::popen((command + " '" + path + "'").c_str(), "r");
+    REQUIRE(pipe);
+    std::string output;
+    char buf[65536];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
+    status = ::pclose(pipe);
+    return output;
+}
+
+// A 16 MiB segment fed whole on two threads, as push does.
+CompressedFile compress_whole(const Bytes& data, int threads = 2) {
+    CompressOptions options{1, threads, data.size()};
+    return compress(data, options, data.size());
+}
+
+}  // namespace
+
+TEST_CASE("a segment fed whole is several frames on several threads and round-trips",
+          "[container]") {
+    Bytes data = test_data::wal_like((16 << 20) - 4096 + 7, 21);
+    CompressedFile two = compress_whole(data);
+    CHECK(two.meta.raw_size == data.size());
+    CHECK(two.meta.sha256 == sha256(data));
+    for (std::size_t chunk : {std::size_t{1} << 20, std::size_t{77777}}) {
+        Decoded d = decode(stored_bytes(two), chunk);
+        CHECK(d.meta == two.meta);
+        CHECK((d.raw == data));
+    }
+    // The same frames, the same bytes, whatever the number of threads that made them.
+    CHECK((compress_whole(data, 1).payload == two.payload));
+    CHECK((compress_whole(data, 3).payload == two.payload));
+    // Streamed in small feeds it is one frame: the frames cost little in size.
+    CompressedFile one = compress(data, {1, 2}, 1 << 20);
+    CHECK((decode(stored_bytes(one)).raw == data));
+    CHECK(two.payload.size() < one.payload.size() + one.payload.size() / 50);
+}
+
+TEST_CASE("plain zstd reads every frame of a multi-frame container", "[container]") {
+    if (std::system("zstd --version >/dev/null 2>&1") != 0) {
+        WARN("zstd command not installed; skipped");
+        return;
+    }
+    ScratchDir dir;
+    Bytes data = test_data::wal_like(16 << 20, 22);
+    Bytes stored = stored_bytes(compress_whole(data));
+    int status = 0;
+    std::string listed = run_on_file(stored, dir / "seg.zst", "zstd -lv", status);
+    CHECK(WEXITSTATUS(status) == 0);
+    // zstd -lv counts the metadata frame too ("Skippable Frames: 1").
+    CHECK_THAT(listed, Catch::Contains("Zstandard Frames: 8"));
+    std::string restored = run_on_file(stored, dir / "seg.zst", "zstd -q -d -c", status);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(restored.size() == data.size());
+    CHECK((Bytes(restored.begin(), restored.end()) == data));
+}
+
+TEST_CASE("damage in a later frame is detected and a missing last frame too", "[container]") {
+    Bytes data = test_data::wal_like(16 << 20, 23);
+    CompressedFile file = compress_whole(data);
+    const Bytes stored = stored_bytes(file);
+    const std::size_t payload_at = file.meta_frame.size();
+    std::mt19937_64 rng(24);
+    for (int i = 0; i < 20; ++i) {
+        // In the last quarter of the payload: the sixth of eight frames or later.
+        Bytes damaged = stored;
+        std::size_t at =
+            payload_at + file.payload.size() * 3 / 4 + rng() % (file.payload.size() / 4);
+        damaged[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+        CAPTURE(at);
+        bool refused = false;
+        CHECK(refused_or_intact(damaged, data, file.meta, refused));
+    }
+    // One frame overwritten by another of the same length: each decodes, the SHA-256 tells.
+    CompressedFile copy = compress_whole(Bytes(data.begin(), data.begin() + (8 << 20)));
+    Bytes spliced = file.meta_frame;
+    for (int twice = 0; twice < 2; ++twice)
+        spliced.insert(spliced.end(), copy.payload.begin(), copy.payload.end());
+    Error e = decode_error(spliced);
+    CHECK(e.code() == ErrorCode::kChecksumMismatch);
+    CHECK_THAT(e.what(), Catch::Contains("sha256 mismatch"));
+    // The stored file cut where a frame ends (its first half is those same frames): every frame
+    // decodes, the size is short.
+    Bytes first_half = file.meta_frame;
+    first_half.insert(first_half.end(), copy.payload.begin(), copy.payload.end());
+    e = decode_error(first_half);
+    CHECK(e.code() == ErrorCode::kChecksumMismatch);
+    CHECK_THAT(e.what(), Catch::Contains("size mismatch: expected 16777216 bytes, got 8388608"));
 }

@@ -62,7 +62,7 @@ prefetch = 16
 TEST_CASE("defaults apply to an empty config", "[config]") {
     Config c = parse_config("", "test.toml", "/pgdata");
     CHECK_FALSE(c.required);
-    CHECK(c.compress_level == 1);
+    CHECK(c.compress_level == -1);
     CHECK(c.fetch.retries == 3);
     CHECK(c.destinations.empty());
 }
@@ -71,7 +71,7 @@ TEST_CASE("a key left out keeps the default config.h declares", "[config]") {
     // The documented defaults (man pages, README), pinned: config.cpp no longer restates them.
     const Config defaults;
     CHECK(defaults.spool == "/var/lib/walferry");
-    CHECK(defaults.compress_level == 1);
+    CHECK(defaults.compress_level == -1);
     CHECK(defaults.batch == 16);
     CHECK(defaults.backlog_cap_bytes == 1ull << 30);
     CHECK(defaults.fetch.prefetch == 8);

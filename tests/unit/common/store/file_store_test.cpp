@@ -30,9 +30,23 @@ std::string get_text(Store& store, std::string_view name) {
     return out;
 }
 
-// Every entry in the directory, hidden ones included.
+// Every entry in the directory, hidden ones included; the temp directory stands for what it
+// holds, as ".walferry-incoming/<name>".
 std::vector<std::string> entries(const ScratchDir& dir) {
-    return names_in(dir.path());
+    std::vector<std::string> out;
+    for (std::string& name : names_in(dir.path())) {
+        if (name != kTempDir) {
+            out.push_back(std::move(name));
+            continue;
+        }
+        for (const std::string& temp : names_in(dir / name)) out.push_back(name + "/" + temp);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string incoming(const ScratchDir& dir) {
+    return dir / std::string(kTempDir);
 }
 
 }  // namespace
@@ -135,16 +149,55 @@ TEST_CASE("put removes stale temp files and keeps fresh ones", "[file_store]") {
     std::string stale = ".walferry-tmp.000000010000000000000002.zst.00000000deadbeef";
     std::string other_stale = ".walferry-tmp.00000002.history.zst.00000000feedface";
     std::string fresh = ".walferry-tmp.000000010000000000000002.zst.0000000012345678";
-    for (const auto& name : {stale, other_stale, fresh}) dir.write(name, "left by a killed push");
-    set_age(dir / stale, 16 * 60);
-    set_age(dir / other_stale, 60 * 60);
-    set_age(dir / fresh, 14 * 60);  // may still be written by a live pusher
+    fs::create_directory(incoming(dir));
+    for (const auto& name : {stale, other_stale, fresh}) {
+        dir.write(std::string(kTempDir) + "/" + name, "left by a killed push");
+    }
+    set_age(incoming(dir) + "/" + stale, 16 * 60);
+    set_age(incoming(dir) + "/" + other_stale, 60 * 60);
+    set_age(incoming(dir) + "/" + fresh, 14 * 60);  // may still be written by a live pusher
     dir.write(".unrelated", "not ours");
     set_age(dir / ".unrelated", 60 * 60);
 
     REQUIRE(put_text(store, "000000010000000000000002.zst", "segment"));
+    const std::string in = std::string(kTempDir) + "/";
     CHECK(entries(dir) ==
-          std::vector<std::string>{".unrelated", fresh, "000000010000000000000002.zst"});
+          std::vector<std::string>{".unrelated", in + fresh, "000000010000000000000002.zst"});
+}
+
+TEST_CASE("the temp sweep lists the temp directory only and once per store", "[file_store]") {
+    ScratchDir dir;
+    FileStore store(dir.path());
+    // The archive's own files are never looked at: not even a stale temp there (an older
+    // walferry's) is touched, so a put costs the same however many segments the archive holds.
+    const std::string old_place = ".walferry-tmp.000000010000000000000001.zst.00000000000000aa";
+    dir.write(old_place, "left by an older walferry");
+    set_age(dir / old_place, 60 * 60);
+    REQUIRE(put_text(store, "000000010000000000000002.zst", "segment"));
+    CHECK(fs::is_directory(incoming(dir)));
+    CHECK(fs::exists(dir / old_place));
+
+    // A batch puts many files through one store: the sweep ran at its first put.
+    const std::string stale = ".walferry-tmp.000000010000000000000003.zst.00000000000000bb";
+    dir.write(std::string(kTempDir) + "/" + stale, "left by a killed push");
+    set_age(incoming(dir) + "/" + stale, 60 * 60);
+    REQUIRE(put_text(store, "000000010000000000000003.zst", "segment"));
+    CHECK(fs::exists(incoming(dir) + "/" + stale));
+    FileStore next_call(dir.path());
+    REQUIRE(put_text(next_call, "000000010000000000000004.zst", "segment"));
+    CHECK_FALSE(fs::exists(incoming(dir) + "/" + stale));
+}
+
+TEST_CASE("a temp directory that is not a directory of the archive is refused", "[file_store]") {
+    ScratchDir dir;
+    ScratchDir elsewhere;
+    fs::create_directory_symlink(elsewhere.path(), incoming(dir));
+    FileStore store(dir.path());
+    Error e = error_of([&] { put_text(store, "x.zst", "y"); });
+    CHECK(e.code() == ErrorCode::kIo);
+    CHECK(e.what() == "cannot open temp directory \"" + incoming(dir) + "\": Not a directory");
+    CHECK(names_in(elsewhere.path()).empty());
+    CHECK_FALSE(fs::exists(dir / "x.zst"));
 }
 
 TEST_CASE("a missing archive directory is an error, never created", "[file_store]") {
@@ -187,7 +240,7 @@ TEST_CASE("a failing write leaves neither the name nor a temp file", "[file_stor
     std::signal(SIGXFSZ, old_handler);
     CHECK(e.code() == ErrorCode::kIo);
     CHECK_THAT(e.what(),
-               Catch::StartsWith("cannot write \"" + dir.path() + "/.walferry-tmp.big.zst."));
+               Catch::StartsWith("cannot write \"" + incoming(dir) + "/.walferry-tmp.big.zst."));
     CHECK_THAT(e.what(), Catch::EndsWith("\": File too large"));
     CHECK(entries(dir).empty());
 }
@@ -204,8 +257,7 @@ TEST_CASE("an unwritable archive directory is an error", "[file_store]") {
     }
     Error e = error_of([&] { put_text(store, "x.zst", "y"); });
     CHECK(e.code() == ErrorCode::kIo);
-    CHECK_THAT(e.what(), Catch::StartsWith("cannot create temporary file \"" + dir.path() +
-                                           "/.walferry-tmp.x.zst."));
+    CHECK(e.what() == "cannot create temp directory \"" + incoming(dir) + "\": Permission denied");
     CHECK_THAT(e.what(), Catch::EndsWith("Permission denied"));
     CHECK(store.list().empty());
 }
