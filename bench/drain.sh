@@ -281,7 +281,7 @@ drain() {
   [[ "$mode" == load ]] && start_pgbench "$log"
   t0=${EPOCHREALTIME/./}
   set_archive_command "$(archive_command_of "$m")"
-  : >"$data"
+  printf '0 %s\n' "$n0" >"$data"
   while :; do
     now=${EPOCHREALTIME/./}
     count=$(ready_count)
@@ -424,7 +424,7 @@ rows=0
   echo 'set xlabel "seconds since pg_reload_conf()" noenhanced'
   echo 'set ylabel ".ready segments" noenhanced'
   echo 'set grid'
-  echo 'set key top right noenhanced'
+  echo 'set key bottom left noenhanced'
   printf 'set yrange [0:%d]\n' $((backlog + backlog / 10))
   for group in local sftp; do
     [[ -n "${PLOTS[$group.quiet]:-}" ]] || continue
