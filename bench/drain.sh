@@ -5,6 +5,8 @@
 # .ready backlog is counted every 100 ms until it is gone. Each method drains the same backlog
 # twice: quiet (nothing else runs), and under a concurrent pgbench run that measures what the
 # database itself still gets done. Methods, side by side in one run:
+#   floor:  `true`, what the archiver itself costs per segment (fork and exec of a shell and the
+#           command, the .ready -> .done rename with its fsyncs): no archive_command drains faster;
 #   local:  walferry-push to a directory (look-ahead batching), pgBackRest archive-push with
 #           archive-async=y process-max=2 compress-type=lz4 to a local repository, and
 #           `test ! -f DIR/%f && cp %p DIR/%f`;
@@ -20,10 +22,11 @@
 # Environment: WALFERRY_BENCH_SCALE (pgbench -i scale, default 150: about 116 segments),
 # WALFERRY_BENCH_REPEATS (rounds of the local methods, default 3), WALFERRY_BENCH_SFTP_REPEATS
 # (rounds of the SFTP methods, default 1), WALFERRY_BENCH_DRAIN_CAP (seconds after which a drain
-# is stopped and its rate taken from what it drained so far, default 60: scp needs minutes),
+# is stopped and its rate taken from what it drained so far, default 30: scp needs minutes),
 # WALFERRY_BENCH_TPS_MODE (the concurrent pgbench: select-only, the default, or simple-update),
 # WALFERRY_BENCH_CLIENTS (its clients and threads, default 2), WALFERRY_BENCH_METHODS (default
-# "walferry pgbackrest cp walferry-sftp scp"), WALFERRY_BENCH_OUT (the PNG and its data, default
+# "true walferry pgbackrest cp walferry-sftp scp"), WALFERRY_BENCH_BASELINE (seconds of the
+# pgbench run without archiving before each drain under pgbench, default 5), WALFERRY_BENCH_OUT (the PNG and its data, default
 # bench/results), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -33,9 +36,10 @@ repeats=${WALFERRY_BENCH_REPEATS:-3}
 sftp_repeats=${WALFERRY_BENCH_SFTP_REPEATS:-1}
 tps_mode=${WALFERRY_BENCH_TPS_MODE:-select-only}
 clients=${WALFERRY_BENCH_CLIENTS:-2}
-read -r -a methods <<<"${WALFERRY_BENCH_METHODS:-walferry pgbackrest cp walferry-sftp scp}"
+read -r -a methods <<<"${WALFERRY_BENCH_METHODS:-true walferry pgbackrest cp walferry-sftp scp}"
 out_dir=${WALFERRY_BENCH_OUT:-$bench_repo/bench/results}
-drain_cap=${WALFERRY_BENCH_DRAIN_CAP:-60}
+drain_cap=${WALFERRY_BENCH_DRAIN_CAP:-30}
+baseline_s=${WALFERRY_BENCH_BASELINE:-5}
 case $tps_mode in
   select-only) tps_flag=-S ;;
   simple-update) tps_flag=-N ;;
@@ -71,7 +75,7 @@ trap 'bench_on_exit $?' EXIT
 need_sftp=0
 for m in "${methods[@]}"; do
   case $m in
-    walferry | pgbackrest | cp) ;;
+    true | walferry | pgbackrest | cp) ;;
     walferry-sftp | scp) need_sftp=1 ;;
     *) fail "unknown method '$m' in WALFERRY_BENCH_METHODS" ;;
   esac
@@ -143,6 +147,7 @@ fi
 # archive_command_of METHOD
 archive_command_of() {
   case $1 in
+    true) printf 'true' ;;
     walferry) printf '%s -c %s %%p' "$push" "$cfg_local" ;;
     pgbackrest) printf '%s archive-push %%p' "$pgbr_cmd" ;;
     cp) printf 'test ! -f %s/%%f && cp %%p %s/%%f' "$cp_dir" "$cp_dir" ;;
@@ -153,6 +158,7 @@ archive_command_of() {
 # label_of METHOD: the table's and the plot's name for it.
 label_of() {
   case $1 in
+    true) echo "true (floor: the archiver alone)" ;;
     walferry) echo "walferry-push, local directory" ;;
     pgbackrest) echo "pgBackRest archive-async, process-max=2, lz4" ;;
     cp) echo "test ! -f && cp" ;;
@@ -175,6 +181,7 @@ reset_archives() {
 stored() {
   local n=$2
   case $1 in
+    true) ;;
     walferry) [[ -f "$local_archive/$n.zst" ]] ;;
     pgbackrest) compgen -G "$pgbr/repo/archive/bench/15-1/${n:0:16}/$n-*" >/dev/null ;;
     cp) [[ -f "$cp_dir/$n" ]] ;;
@@ -254,14 +261,15 @@ stop_pgbench() {
   [[ -n "$TPS_NOW" ]] || { cat "$1" >&2; fail "pgbench printed no tps"; }
 }
 
-# baseline ROUND: pgbench for 10 s with nothing archiving (the load's backlog waiting).
+# baseline LABEL: pgbench for $baseline_s s with nothing archiving (the backlog waiting), just
+# before a drain under pgbench (the machine's load drifts).
 declare -a base_tps=()
 baseline() {
   local log=$E2E_WORK/pgbench-baseline.$1.log
-  pg_bench primary -n "$tps_flag" -c "$clients" -j "$clients" -T 10 >"$log" 2>&1 ||
+  pg_bench primary -n "$tps_flag" -c "$clients" -j "$clients" -T "$baseline_s" >"$log" 2>&1 ||
     { cat "$log" >&2; fail "baseline pgbench failed"; }
   base_tps+=("$(awk '/^tps = / { printf "%.0f", $3; exit }' "$log")")
-  note "baseline (no archiving): ${base_tps[-1]} tps"
+  note "baseline (no archiving) before $1: ${base_tps[-1]} tps"
 }
 
 # drain METHOD MODE ROUND: switch METHOD's archive_command on (MODE quiet: nothing else runs;
@@ -274,11 +282,15 @@ samples=$E2E_WORK/samples
 mkdir -p "$samples"
 drain() {
   local m=$1 mode=$2 r=$3 data=$samples/$1.$2.$3 log=$E2E_WORK/pgbench-$1.$2.$3.log
-  local t0 now count n0 failed0 failed1 ms=0 name missing=0 tps=0 done_n
+  local t0 now count n0 failed0 failed1 ms=0 name missing=0 tps=0 done_n base_now=0
   restore_backlog
   n0=$(ready_count)
   failed0=$(pg_sql primary "SELECT failed_count FROM pg_stat_archiver")
-  [[ "$mode" == load ]] && start_pgbench "$log"
+  if [[ "$mode" == load ]]; then
+    baseline "$m.$r"
+    base_now=${base_tps[-1]}
+    start_pgbench "$log"
+  fi
   t0=${EPOCHREALTIME/./}
   set_archive_command "$(archive_command_of "$m")"
   printf '0 %s\n' "$n0" >"$data"
@@ -305,7 +317,7 @@ drain() {
   done
   ((missing == 0)) || fail "$m: $missing segments marked .done are not in the archive"
   ((failed1 == failed0)) || note "$m: $((failed1 - failed0)) failed archive_command calls"
-  RESULT[$m.$mode]+="$done_n $ms $tps $count ${base_tps[-1]}"$'\n'
+  RESULT[$m.$mode]+="$done_n $ms $tps $count $base_now"$'\n'
   note "$(label_of "$m"), $mode, round $r: $done_n of $n0 segments in $ms ms ($(rate "$done_n" "$ms") segments/s)$( ((count == 0)) || echo ", capped")$([[ "$mode" == load ]] && echo ", $tps tps")"
   reset_archives
 }
@@ -317,7 +329,6 @@ for ((r = 1; r <= rounds; r++)); do
   reset_archives
   load
   note "round $r: pgbench -i -s $scale left ${#READY[@]} segments .ready"
-  baseline "$r"
   # The methods take turns, starting one later each round.
   for ((i = 0; i < ${#methods[@]}; i++)); do
     m=${methods[(i + r - 1) % ${#methods[@]}]}
@@ -337,7 +348,7 @@ pg_stop primary
 
 # --- medians, ratios, the table
 # field KEY COLUMN: that column (1 segments drained, 2 ms, 3 tps, 4 segments left at the cap,
-# 5 the round's baseline tps) of every round of KEY.
+# 5 the baseline tps just before) of every round of KEY.
 field() { printf '%s' "${RESULT[$1]:-}" | awk -v c="$2" 'NF { print $c }'; }
 # rate_median KEY: the median over the rounds of each round's segments/s.
 rate_median() { printf '%s' "${RESULT[$1]:-}" | awk 'NF { printf "%.2f\n", $1 * 1000 / $2 }' | median; }
@@ -351,7 +362,7 @@ capped_mark() { printf '%s' "${RESULT[$1]:-}" | awk 'NF && $4 > 0 { c = 1 } END 
 row() {
   local m=$1 ref=$2 q=$1.quiet l=$1.load tps share lost
   tps=$(printf '%.0f' "$(field "$l" 3 | median)")
-  # Against the baseline of the same round (the machine's load drifts): tps over baseline, and the
+  # Against the baseline measured just before (the machine's load drifts): tps over baseline, the
   # transactions the database lost per segment archived, (baseline - tps) x drain time / segments.
   share=$(printf '%s' "${RESULT[$l]}" | awk 'NF { printf "%.3f\n", $3 / $5 }' | median)
   lost=$(printf '%s' "${RESULT[$l]}" | awk 'NF { printf "%.1f\n", ($5 - $3) * $2 / 1000 / $1 }' | median)
@@ -373,14 +384,14 @@ $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), $(df -T "$E2E_WORK" | awk 'NR
 $("$push" --version | head -n 1), $(pgbackrest version), PostgreSQL $("$(pg_bin postgres)" --version | awk '{ print $3 }').
 Quiet: nothing else runs. Under pgbench: a concurrent \`pgbench $tps_flag -c $clients -j $clients\`
 ($tps_mode) for the whole drain; baseline without archiving: $base tps (median of
-${#base_tps[@]} runs of 10 s, one per round after the load; "× baseline tps" and the
-transactions lost are taken against the round's own). Medians over the rounds; a drain not done
+${#base_tps[@]} runs of $baseline_s s, one just before each drain under pgbench; "× baseline tps" and the
+transactions lost are taken against that drain's own). Medians over the rounds; a drain not done
 after ${drain_cap} s is stopped (capped) and its rate is that of the segments it archived until then.
 
 | method | rounds | backlog | quiet: drain s | segments/s | × pgBackRest | × cp / scp | under pgbench: drain s | segments/s | × pgBackRest | × cp / scp | tps during drain | × baseline tps | transactions lost per segment |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 EOF
-for m in walferry pgbackrest cp; do [[ -n "${RESULT[$m.quiet]:-}" ]] && row "$m" cp; done
+for m in true walferry pgbackrest cp; do [[ -n "${RESULT[$m.quiet]:-}" ]] && row "$m" cp; done
 for m in walferry-sftp scp; do [[ -n "${RESULT[$m.quiet]:-}" ]] && row "$m" scp; done
 echo
 
