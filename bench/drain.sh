@@ -64,6 +64,11 @@ bench_on_exit() {
     kill -TERM "$PGBENCH_PID" 2>/dev/null
     wait "$PGBENCH_PID" 2>/dev/null
   fi
+  # No archive_command at shutdown: the archiver would otherwise try the rest of the backlog
+  # against destinations already stopped, and the fast stop would wait for it.
+  if [[ -n "${E2E_NODE_DATA[primary]:-}" && -f "${E2E_NODE_DATA[primary]}/postmaster.pid" ]]; then
+    set_archive_command "" >/dev/null 2>&1
+  fi
   (exit "$status")
   eval "$bench_previous_exit_trap"
 }
@@ -365,7 +370,7 @@ row() {
   # Against the baseline measured just before (the machine's load drifts): tps over baseline, the
   # transactions the database lost per segment archived, (baseline - tps) x drain time / segments.
   share=$(printf '%s' "${RESULT[$l]}" | awk 'NF { printf "%.3f\n", $3 / $5 }' | median)
-  lost=$(printf '%s' "${RESULT[$l]}" | awk 'NF { printf "%.1f\n", ($5 - $3) * $2 / 1000 / $1 }' | median)
+  lost=$(printf '%s' "${RESULT[$l]}" | awk 'NF && $1 > 0 { printf "%.1f\n", ($5 - $3) * $2 / 1000 / $1 }' | median)
   printf '| %s | %s | %s | %s%s | %.1f | %s | %s | %s%s | %.1f | %s | %s | %s | %s | %s |\n' \
     "$(label_of "$m")" "$(field "$q" 2 | wc -l)" \
     "$(printf '%s' "${RESULT[$q]}" | awk 'NF { print $1 + $4 }' | median)" \
@@ -373,7 +378,7 @@ row() {
     "$(times_of "$q" pgbackrest.quiet)" "$(times_of "$q" "$ref.quiet")" \
     "$(seconds "$(field "$l" 2 | median)")" "$(capped_mark "$l")" "$(rate_median "$l")" \
     "$(times_of "$l" pgbackrest.load)" "$(times_of "$l" "$ref.load")" \
-    "$tps" "$(printf '%.2f' "$share")" "$(printf '%.0f' "$lost")"
+    "$tps" "$(printf '%.2f' "$share")" "$([[ -n "$lost" ]] && printf '%.0f' "$lost" || echo "–")"
 }
 backlog=${#READY[@]}
 cat <<EOF
@@ -397,6 +402,15 @@ echo
 
 # --- the plot: the median round of each method and mode (by drain time); local and SFTP rows,
 # quiet and under-pgbench columns.
+# colour_of METHOD: the same colour in every panel.
+colour_of() {
+  case $1 in
+    true) echo "rgb '#808080'" ;;
+    walferry | walferry-sftp) echo "rgb '#d62728'" ;;
+    pgbackrest) echo "rgb '#1f77b4'" ;;
+    cp | scp) echo "rgb '#2ca02c'" ;;
+  esac
+}
 # median_round KEY: the round whose drain time is the median (the lower one of two).
 median_round() {
   printf '%s' "${RESULT[$1]}" | awk 'NF { print $2, NR }' | sort -n |
@@ -419,7 +433,7 @@ for mode in quiet load; do
       walferry-sftp | scp) group=sftp.$mode ;;
       *) group=local.$mode ;;
     esac
-    PLOTS[$group]+="${PLOTS[$group]:+, }'$plot_data' index $index using 1:2 with steps lw 2 title '$(label_of "$m")'"
+    PLOTS[$group]+="${PLOTS[$group]:+, }'$plot_data' index $index using 1:2 with steps lw 2 lc $(colour_of "$m") title '$(label_of "$m")'"
     index=$((index + 1))
   done
 done
