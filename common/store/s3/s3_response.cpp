@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
+#include <ctime>
 
 #include "base/error.h"
 #include "base/escape.h"
@@ -195,7 +197,15 @@ S3ListPage parse_list_page(std::string_view body) {
     for (std::string_view contents : elements(body, "Contents")) {
         std::optional<std::string> key = first_text(contents, "Key");
         if (!key) bad_document(kWhat, "an entry without a readable Key");
+        const std::string size_text = first_text(contents, "Size").value_or("");
+        std::uint64_t size = 0;
+        auto [end, ec] =
+            std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+        if (size_text.empty() || ec != std::errc() || end != size_text.data() + size_text.size())
+            bad_document(kWhat, "an entry without a readable Size");
         page.keys.push_back(std::move(*key));
+        page.sizes.push_back(size);
+        page.mtimes.push_back(s3_iso_time(first_text(contents, "LastModified").value_or("")));
     }
     const std::string truncated = first_text(body, "IsTruncated").value_or("false");
     if (truncated != "true" && truncated != "false") {
@@ -207,6 +217,15 @@ S3ListPage parse_list_page(std::string_view body) {
         if (page.next_token.empty()) bad_document(kWhat, "truncated without NextContinuationToken");
     }
     return page;
+}
+
+std::int64_t s3_iso_time(std::string_view text) {
+    std::tm tm{};
+    const std::string copy(text.substr(0, 19));
+    const char* end = ::strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (copy.size() != 19 || !end || *end != '\0') return 0;
+    const std::time_t t = ::timegm(&tm);
+    return t < 0 ? 0 : static_cast<std::int64_t>(t);
 }
 
 std::vector<S3DeleteError> parse_delete_errors(std::string_view body) {
