@@ -53,7 +53,7 @@ std::string s3_error_text(std::string_view what, std::string_view endpoint, std:
 bool s3_auth_failure(const S3Response& response);
 
 struct S3ListPage {
-    std::vector<std::string> keys;  // <Contents><Key>, unescaped
+    std::vector<std::string> keys;     // <Contents><Key>, unescaped
     std::vector<std::uint64_t> sizes;  // <Size> of each key
     std::vector<std::int64_t> mtimes;  // <LastModified> of each key, unix time (0 if unreadable)
     bool truncated = false;

@@ -97,8 +97,9 @@ class S3Store final : public Store {
     void check_bucket();
     void check_create_only();
     // Sorted keys; with `stats`, each key's size and mtime from the listing.
-    std::vector<std::string> list_keys(const std::string& key_prefix, bool flat,
-                                       std::map<std::string, ObjectStat, std::less<>>* stats = nullptr);
+    std::vector<std::string> list_keys(
+        const std::string& key_prefix, bool flat,
+        std::map<std::string, ObjectStat, std::less<>>* stats = nullptr);
 
     Destination destination_;
     EnvLookup env_;
