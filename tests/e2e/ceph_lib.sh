@@ -107,13 +107,10 @@ ceph_start() {
   ceph_write_tls
   ceph_write_conf
   ceph_start_mon
-  local mon=$SECONDS
   ceph_start_osd
-  local osd=$SECONDS
   ceph_rgw_start
   ceph_make_user_and_bucket
-  note "ceph: mon, osd and radosgw up at $CEPH_ENDPOINT in $((SECONDS - start))s" \
-    "(mon $((mon - start))s, osd $((osd - mon))s, rgw, user and bucket $((SECONDS - osd))s)"
+  note "ceph: mon, osd and radosgw up at $CEPH_ENDPOINT in $((SECONDS - start))s"
 }
 
 # ceph_write_tls: a CA and a server certificate (subjectAltName DNS:localhost, IP:127.0.0.1:
@@ -232,25 +229,20 @@ ceph_start_mon() {
   ceph_tool ceph-mon --mkfs -i a --monmap "$CEPH_DIR/monmap" --keyring "$CEPH_DIR/keyring" \
     >"$CEPH_DIR/log/mkfs-mon.log" 2>&1 || fail "ceph: ceph-mon --mkfs failed (see $CEPH_DIR/log/mkfs-mon.log)"
   ceph_spawn mon ceph-mon -f -i a
-  e2e_wait_for 30 "ceph-mon to answer" ceph_tool ceph --connect-timeout 5 mon stat
 }
 
-# ceph_start_osd: osd 0 registered, mkfs'd and started (memstore); waits until the map says up.
+# ceph_start_osd: osd 0 registered (the first command to the monitor: it waits for the monitor to
+# answer), mkfs'd and started (memstore). Not waited for: radosgw's start waits for its pools,
+# which need the OSD, and one wait saves a ceph CLI start (a second on a busy machine).
 ceph_start_osd() {
   local uuid id
   uuid=$(cat /proc/sys/kernel/random/uuid)
-  id=$(ceph_tool ceph osd new "$uuid") || fail "ceph: osd new failed"
+  id=$(ceph_tool ceph --connect-timeout 30 osd new "$uuid") || fail "ceph: osd new failed"
   [[ "$id" == 0 ]] || fail "ceph: osd new gave id '$id', expected 0"
   e2e_mkdir "$CEPH_DIR/osd/0"
   ceph_tool ceph-osd -i 0 --mkfs --osd-uuid "$uuid" >"$CEPH_DIR/log/mkfs-osd.log" 2>&1 ||
     fail "ceph: ceph-osd --mkfs failed (see $CEPH_DIR/log/mkfs-osd.log)"
   ceph_spawn osd ceph-osd -f -i 0
-  e2e_wait_for 60 "ceph-osd 0 to be up" ceph_osd_up
-}
-
-# ceph_osd_up: true once the OSD map has osd 0 up.
-ceph_osd_up() {
-  ceph_tool ceph osd dump -f json 2>/dev/null | grep -q '"osd":0,"uuid":"[^"]*","up":1'
 }
 
 # ceph_rgw_start: radosgw (again, after ceph_rgw_stop: same config and port); returns once it
@@ -262,10 +254,14 @@ ceph_rgw_start() {
   ceph_check_listening
 }
 
-# ceph_rgw_answering: true when radosgw runs and answers an HTTPS request (any status).
+# ceph_rgw_answering: true when radosgw runs and answers an HTTPS request (any status); fails
+# the test at once if a daemon has died.
 ceph_rgw_answering() {
-  kill -0 "${CEPH_PID[rgw]}" 2>/dev/null &&
-    curl -s -o /dev/null --max-time 5 --cacert "$CEPH_CA" "$CEPH_ENDPOINT/"
+  local name
+  for name in mon osd rgw; do
+    ceph_alive "${CEPH_PID[$name]}" || fail "ceph: $name (pid ${CEPH_PID[$name]}) died"
+  done
+  curl -s -o /dev/null --max-time 5 --cacert "$CEPH_CA" "$CEPH_ENDPOINT/"
 }
 
 # ceph_rgw_stop: stop radosgw alone (the endpoint then refuses connections).
