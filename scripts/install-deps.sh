@@ -10,6 +10,7 @@ packages=(
   catch2 libtomlplusplus-dev libcli11-dev
   postgresql postgresql-contrib openssh-server openssh-client
   pgbackrest lz4 hyperfine procps iproute2 util-linux sudo
+  ceph-mon ceph-osd radosgw ceph-common libcurl4-openssl-dev curl openssl python3-boto3 # S3 (RGW)
 )
 missing=()
 for p in "${packages[@]}"; do
