@@ -85,10 +85,14 @@ void S3ConsumerStore::lock(int lock_wait_s) {
         if (!free) {
             std::optional<S3Store::Object> current =
                 store_.get_object(state_ + s3_lock_name(newest), kLockBytes);
-            if (!current) continue;  // removed by a newer holder: look again
-            S3LockState state = parse_s3_lock(current->body);
-            free = !state.held || s3_lock_expired(current->last_modified, current->date);
-            holder = state.holder;
+            // Gone: removed by a newer holder, whose generation the create below runs into.
+            if (current) {
+                S3LockState state = parse_s3_lock(current->body);
+                free = !state.held || s3_lock_expired(current->last_modified, current->date);
+                holder = state.holder;
+            } else {
+                free = true;
+            }
         }
         if (free) {
             const auto sent = std::chrono::steady_clock::now();
