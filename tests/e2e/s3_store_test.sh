@@ -38,7 +38,7 @@ expect_rc 0 "first push to s3://$CEPH_BUCKET/big"
 keys=$(ceph_s3_list big/ | paste -sd ' ')
 expect_eq "objects after the first push" \
   "big/.walferry-s3-create-only big/000000010000000000000002.zst big/walferry.info" "$keys"
-expect_eq "HEAD of the object" 200 "$(ceph_s3 HEAD /"$CEPH_BUCKET"/big/000000010000000000000002.zst -I)"
+expect_eq "HEAD of the object" 200 "$(ceph_s3 HEAD /"$CEPH_BUCKET"/big/000000010000000000000002.zst "" -I)"
 sha=$(sha256sum <"$seg") sha=${sha%% *}
 check "x-amz-meta-walferry-sha256 is the segment's SHA-256" \
   grep -qi "^x-amz-meta-walferry-sha256: $sha" "$CEPH_S3_BODY"
