@@ -57,6 +57,35 @@ bool has_root(std::string_view doc, std::string_view root) {
 
 }  // namespace
 
+namespace {
+
+// "#65" or "#x41" -> 'A'. Keys walferry writes are ASCII; a character beyond it (UTF-8 to
+// encode) is refused rather than guessed.
+std::optional<char> numeric_entity(std::string_view entity) {
+    const bool hex = entity.size() > 1 && entity[1] == 'x';
+    std::string_view digits = entity.substr(hex ? 2 : 1);
+    unsigned code = 0;
+    auto [end, ec] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), code, hex ? 16 : 10);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+        return std::nullopt;
+    }
+    if (code == 0 || code > 0x7f) return std::nullopt;
+    return static_cast<char>(code);
+}
+
+std::optional<char> entity_char(std::string_view entity) {
+    if (entity == "amp") return '&';
+    if (entity == "lt") return '<';
+    if (entity == "gt") return '>';
+    if (entity == "quot") return '"';
+    if (entity == "apos") return '\'';
+    if (entity.size() > 1 && entity[0] == '#') return numeric_entity(entity);
+    return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> xml_unescape(std::string_view text) {
     std::string out;
     out.reserve(text.size());
@@ -67,38 +96,10 @@ std::optional<std::string> xml_unescape(std::string_view text) {
         }
         std::size_t semi = text.find(';', i);
         if (semi == std::string_view::npos) return std::nullopt;
-        std::string_view entity = text.substr(i + 1, semi - i - 1);
+        std::optional<char> c = entity_char(text.substr(i + 1, semi - i - 1));
+        if (!c) return std::nullopt;
+        out += *c;
         i = semi;
-        if (entity == "amp")
-            out += '&';
-        else if (entity == "lt")
-            out += '<';
-        else if (entity == "gt")
-            out += '>';
-        else if (entity == "quot")
-            out += '"';
-        else if (entity == "apos")
-            out += '\'';
-        else if (entity.size() > 1 && entity[0] == '#') {
-            const bool hex = entity[1] == 'x';
-            std::string_view digits = entity.substr(hex ? 2 : 1);
-            if (digits.empty() || digits.size() > 6) return std::nullopt;
-            unsigned long code = 0;
-            for (char c : digits) {
-                int v = c >= '0' && c <= '9'          ? c - '0'
-                        : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                      : -1;
-                if (v < 0) return std::nullopt;
-                code = code * (hex ? 16 : 10) + static_cast<unsigned long>(v);
-            }
-            // Keys walferry writes are ASCII; a character beyond it (UTF-8 to encode) is
-            // refused rather than guessed.
-            if (code == 0 || code > 0x7f) return std::nullopt;
-            out += static_cast<char>(code);
-        } else {
-            return std::nullopt;
-        }
     }
     return out;
 }
