@@ -158,8 +158,10 @@ void S3Store::check_bucket() {
     bucket_checked_ = true;
 }
 
+// Push warms its destinations up: the marker's HEAD connects, and is the first request a put
+// needs anyway (a missing bucket or refused credentials show there).
 void S3Store::warm_up() {
-    check_bucket();
+    check_create_only();
 }
 
 // Once per store object: a marker says a probe passed; else probe now (see s3_store.h).

@@ -46,7 +46,8 @@ class S3Store final : public Store {
     ~S3Store() override;
 
     std::string describe() const override;
-    // Connects and checks that the bucket is there (HEAD of the bucket).
+    // Connects and checks the create-only marker (probing if there is none): what the first
+    // put() would do.
     void warm_up() override;
     bool put(std::string_view name, ByteParts parts) override;
     // A PUT answered 200 is durable: this only checks that `name` is there.
