@@ -186,7 +186,7 @@ std::string s3_error_text(std::string_view what, std::string_view endpoint, std:
     } else if (r.status == 404) {
         out += " (not found)";
     } else if (r.status == 403) {
-        out += " (forbidden)";
+        out += " (access refused: check the access key, the secret and the bucket's policy)";
     }
     return out;
 }

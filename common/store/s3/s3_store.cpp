@@ -199,7 +199,7 @@ void S3Store::check_create_only() {
         S3Response r = execute(put, parts);
         if (r.status != 412 && !is_2xx(r.status)) fail("cannot write probe marker", put, r);
     } else if (!is_2xx(seen.status)) {
-        fail("cannot read probe marker", head, seen);
+        fail("cannot reach archive", head, seen);
     }
     create_only_checked_ = true;
 }

@@ -91,6 +91,9 @@ TEST_CASE("s3 error lines name endpoint bucket key status and code", "[s3]") {
     CHECK(s3_error_text("cannot list", "https://h", "b", "",
                         no_answer(CURLE_COULDNT_CONNECT, "Failed to connect to h port 1")) ==
           "cannot list: s3 endpoint https://h, bucket b: Failed to connect to h port 1");
+    CHECK_THAT(s3_error_text("x", "https://h", "b", "k", answer(403)),
+               Catch::EndsWith("HTTP 403 (access refused: check the access key, the secret and "
+                               "the bucket's policy)"));
     CHECK_THAT(s3_error_text("x", "https://h", "b", "k", no_answer(CURLE_OPERATION_TIMEDOUT)),
                Catch::Contains("timed out"));
     // Untrusted text from the server stays on one printable line.
