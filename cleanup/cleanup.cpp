@@ -13,10 +13,12 @@
 #include "cleanup/cleanup_report.h"
 #include "cleanup/consumer_registry.h"
 #include "cleanup/prune_sources.h"
+#include "cleanup/s3_consumer_store.h"
 #include "cleanup/sftp_consumer_store.h"
 #include "cli/config.h"
 #include "cli/open_store.h"
 #include "store/location.h"
+#include "store/s3/s3_store.h"
 #include "store/sftp/sftp_store.h"
 #include "wal/cleanup_rules.h"
 
@@ -24,11 +26,13 @@ namespace walferry {
 
 namespace {
 
-// The archive: a local directory (FileStore) or an SFTP one (SftpStore), with the connection
+// The archive: a local directory (FileStore), an SFTP one (SftpStore) or S3 (S3Store), with the
+// connection
 // settings of the config's [[destination]] whose url (or name) is ARCHIVEDIR, else defaults.
 struct Archive {
     std::unique_ptr<Store> store;
     SftpStore* sftp = nullptr;  // when remote
+    S3Store* s3 = nullptr;      // when remote
     std::string dir;            // when local
     std::string label;          // for messages
 };
@@ -57,10 +61,10 @@ Archive open_archive(const std::string& text, const Config& config, const StoreO
     if (loc.scheme != Location::Scheme::kFile) {
         out.store = opener(dest);
         out.sftp = dynamic_cast<SftpStore*>(out.store.get());
+        out.s3 = dynamic_cast<S3Store*>(out.store.get());
         out.label = out.store->describe();
-        // Consumer records need a backend that can hold them; every remote one open_store gives
-        // today is SFTP.
-        if (!out.sftp) {
+        // Consumer records need a backend that can hold them.
+        if (!out.sftp && !out.s3) {
             throw Error(ErrorCode::kUnsupported,
                         "cleanup of \"" + out.label + "\" is not supported (no consumer records)");
         }
@@ -82,12 +86,17 @@ ConsumerRegistry open_registry(Archive& archive, bool create, int lock_wait_s) {
         return ConsumerRegistry(
             std::make_unique<SftpConsumerStore>(*archive.sftp, create, lock_wait_s));
     }
+    if (archive.s3) {
+        return ConsumerRegistry(
+            std::make_unique<S3ConsumerStore>(*archive.s3, create, lock_wait_s));
+    }
     return ConsumerRegistry(archive.dir, create);
 }
 
 bool is_local_dir(const std::string& text) {
     struct stat st {};
-    return !text.starts_with("sftp://") && ::stat(text.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    return !text.starts_with("sftp://") && !text.starts_with("s3://") &&
+           ::stat(text.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 std::string strip(std::string_view text, std::string_view ext) {
@@ -108,11 +117,12 @@ void warn_stale(const std::vector<ConsumerRecord>& records, std::int64_t now, st
     }
 }
 
-// An SFTP archive (a URL or a destination's name) takes its connection settings from the
+// An SFTP or S3 archive (a URL or a destination's name) takes its connection settings from the
 // config's destinations; a plain local directory needs no config, as pg_archivecleanup.
 Config cleanup_config(const CleanupOptionsCli& options) {
-    const bool needs_config =
-        options.prune || options.config_path || options.archive.starts_with("sftp://");
+    const bool needs_config = options.prune || options.config_path ||
+                              options.archive.starts_with("sftp://") ||
+                              options.archive.starts_with("s3://");
     if (needs_config) return load_config(options.config_path, current_directory());
     if (is_local_dir(options.archive)) return Config{};
     try {
@@ -201,6 +211,7 @@ void decide_and_remove(Store& store, const std::vector<ArchiveEntry>& entries,
                        const CleanupRules& rules, const CleanupOptionsCli& options,
                        const Config& config, std::int64_t now) {
     CleanupReport report(store, options.dry_run, options.debug);
+    std::vector<std::string> doomed;  // removed together: one request per 1000 on S3
     for (const ArchiveEntry& e : entries) {
         if (!e.is_wal) {
             report.note(e.stored,
@@ -213,8 +224,9 @@ void decide_and_remove(Store& store, const std::vector<ArchiveEntry>& entries,
             d = CleanupDecision{false, "younger than keep_age", "archived within keep_age"};
         }
         report.note(e.stored, d);
-        if (d.remove && !options.dry_run) store.remove(e.stored);
+        if (d.remove && !options.dry_run) doomed.push_back(e.stored);
     }
+    store.remove_all(doomed);
     report.finish();
 }
 

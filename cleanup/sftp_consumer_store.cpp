@@ -57,6 +57,11 @@ std::string describe_lock_holder(std::string_view content) {
     return numeric ? out + ", since " + utc_time(t) : out;
 }
 
+std::string lock_holder_record() {
+    return "host=" + host_name() + "\npid=" + std::to_string(::getpid()) +
+           "\ntime=" + std::to_string(std::time(nullptr)) + "\n";
+}
+
 SftpConsumerStore::SftpConsumerStore(SftpStore& archive, bool create, int lock_wait_s)
     : ssh_(archive.session()) {
     const std::string& root = archive.directory();
@@ -81,8 +86,7 @@ SftpConsumerStore::~SftpConsumerStore() {
 void SftpConsumerStore::lock(int lock_wait_s) {
     const std::string path = state_dir_ + "/" + std::string(kSftpLockName);
     const std::string url = sftp_url(ssh_, path);
-    const std::string mine = "host=" + host_name() + "\npid=" + std::to_string(::getpid()) +
-                             "\ntime=" + std::to_string(std::time(nullptr)) + "\n";
+    const std::string mine = lock_holder_record();
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + std::chrono::seconds(lock_wait_s);
     for (;;) {

@@ -56,4 +56,7 @@ class SftpConsumerStore final : public ConsumerStore {
 // for tests.
 std::string describe_lock_holder(std::string_view content);
 
+// This process as a lock's holder: "host=<hostname>\npid=<pid>\ntime=<unix time>\n".
+std::string lock_holder_record();
+
 }  // namespace walferry

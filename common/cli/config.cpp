@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "store/s3/s3_request.h"
 
 namespace walferry {
 
@@ -80,10 +81,36 @@ std::string expand_home(const std::string& path) {
     return std::string(home ? home : "") + path.substr(1);
 }
 
+// The s3:// keys (destination.h); on any other destination they are a mistake, not a no-op.
+void read_s3_keys(const Reader& r, const toml::table& t, Destination& d) {
+    const bool s3 = d.location.scheme == Location::Scheme::kS3;
+    for (std::string_view key : {"endpoint", "region", "uri_style", "access_key_id",
+                                 "secret_access_key_file", "ca_file", "retries"}) {
+        if (!s3 && t.contains(key)) {
+            r.fail("destination." + std::string(key), "only for s3:// destinations");
+        }
+    }
+    if (!s3) return;
+    d.endpoint = r.text(t, "destination.endpoint").value_or(d.endpoint);
+    d.region = r.text(t, "destination.region").value_or(d.region);
+    d.uri_style = r.text(t, "destination.uri_style").value_or(d.uri_style);
+    d.access_key_id = r.text(t, "destination.access_key_id").value_or(d.access_key_id);
+    d.secret_access_key_file = expand_home(
+        r.text(t, "destination.secret_access_key_file").value_or(d.secret_access_key_file));
+    d.ca_file = expand_home(r.text(t, "destination.ca_file").value_or(d.ca_file));
+    set_integer(r, t, "destination.retries", 0, 100, d.retries);
+    try {
+        s3_target(d);  // endpoint and uri_style checked now, not at the first push
+    } catch (const Error& e) {
+        r.fail("destination", e.what());
+    }
+}
+
 Destination read_destination(const Reader& r, const toml::table& t, std::string_view cwd) {
     r.only_keys(t, "destination.",
                 {"name", "url", "identity", "known_hosts", "accept_new_host_keys", "remote_sync",
-                 "connect_timeout", "io_timeout"});
+                 "connect_timeout", "io_timeout", "endpoint", "region", "uri_style",
+                 "access_key_id", "secret_access_key_file", "ca_file", "retries"});
     Destination d;
     auto url = r.text(t, "destination.url");
     if (!url) r.fail("destination.url", "missing");
@@ -96,6 +123,7 @@ Destination read_destination(const Reader& r, const toml::table& t, std::string_
     d.remote_sync = r.boolean(t, "destination.remote_sync").value_or(d.remote_sync);
     set_integer(r, t, "destination.connect_timeout", 1, 3600, d.connect_timeout_s);
     set_integer(r, t, "destination.io_timeout", 1, 3600, d.io_timeout_s);
+    read_s3_keys(r, t, d);
     return d;
 }
 

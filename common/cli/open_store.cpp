@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "store/file_store.h"
+#include "store/s3/s3_store.h"
 #include "store/sftp/sftp_store.h"
 
 namespace walferry {
@@ -9,6 +10,7 @@ namespace walferry {
 std::unique_ptr<Store> open_store(const Destination& destination) {
     const Location& loc = destination.location;
     if (loc.scheme == Location::Scheme::kFile) return std::make_unique<FileStore>(loc.path);
+    if (loc.scheme == Location::Scheme::kS3) return std::make_unique<S3Store>(destination);
     return std::make_unique<SftpStore>(destination);
 }
 

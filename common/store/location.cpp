@@ -36,10 +36,29 @@ std::string clean_path(std::string_view text, std::string_view path) {
     return out.empty() ? "/" : out;
 }
 
+// "BUCKET[/PREFIX]": S3's bucket naming rules (lower case, so that virtual-hosted style works);
+// the prefix cleaned like a path, so "s3://b/x/" and "s3://b/x" are one archive.
+Location parse_s3(std::string_view text, std::string_view rest) {
+    Location loc;
+    loc.scheme = Location::Scheme::kS3;
+    std::size_t slash = rest.find('/');
+    std::string_view bucket = rest.substr(0, slash);
+    if (bucket.size() < 3 || bucket.size() > 63)
+        bad(text, "bucket name must be 3 to 63 characters");
+    for (char c : bucket) {
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+            bad(text, "bucket name may hold only a-z, 0-9, '.' and '-'");
+    }
+    loc.host = bucket;
+    loc.path = slash == std::string_view::npos ? "/" : clean_path(text, rest.substr(slash));
+    return loc;
+}
+
 }  // namespace
 
 std::string Location::url() const {
     if (scheme == Scheme::kFile) return "file://" + path;
+    if (scheme == Scheme::kS3) return "s3://" + host + (path == "/" ? "" : path);
     std::string out = "sftp://";
     if (!user.empty()) out += user + "@";
     out += host + ":" + std::to_string(port) + path;
@@ -52,6 +71,7 @@ Location parse_location(std::string_view text, std::string_view cwd) {
     Location loc;
     constexpr std::string_view kFile = "file://";
     constexpr std::string_view kSftp = "sftp://";
+    constexpr std::string_view kS3 = "s3://";
     if (text.starts_with(kFile)) {
         loc.path = clean_path(text, text.substr(kFile.size()));
         return loc;
@@ -81,13 +101,9 @@ Location parse_location(std::string_view text, std::string_view cwd) {
         loc.host = authority;
         return loc;
     }
-    if (text.starts_with("s3://")) {
-        throw Error(ErrorCode::kUnsupported, "archive location \"" + escape_bytes(text, 200) +
-                                                 "\": s3:// is not supported by this version of "
-                                                 "walferry (use file:// or sftp://)");
-    }
+    if (text.starts_with(kS3)) return parse_s3(text, text.substr(kS3.size()));
     if (text.find("://") != std::string_view::npos)
-        bad(text, "unknown scheme (use file:// or sftp://)");
+        bad(text, "unknown scheme (use file://, sftp:// or s3://)");
     if (text.front() == '/') {
         loc.path = clean_path(text, text);
     } else {

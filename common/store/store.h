@@ -1,5 +1,5 @@
 // Storage interface: one archive (a flat directory of files) at one location. Implementations:
-// FileStore (file://) here, SftpStore (sftp://) later, and an in-memory one in tests.
+// FileStore (file://) here, SftpStore (sftp://), S3Store (s3://), and an in-memory one in tests.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +58,13 @@ class Store {
 
     // Removes `name`; returns false if it did not exist.
     virtual bool remove(std::string_view name) = 0;
+
+    // Removes those of `names` that exist (cleanup): remove() one by one, or a backend's batch
+    // operation (S3's DeleteObjects, 1000 names a request). Throws Error on the first failure;
+    // names before it may be gone.
+    virtual void remove_all(std::span<const std::string> names) {
+        for (const std::string& name : names) remove(name);
+    }
 };
 
 // Throws Error(kInvalidName) unless `name` is a plain file name a store may hold: 1..255 bytes,

@@ -58,13 +58,26 @@ TEST_CASE("bad locations are refused with the reason", "[location]") {
     CHECK_THAT(config_error(std::string_view("/a\0b", 4)), Catch::Contains("NUL"));
 }
 
-TEST_CASE("an s3 location is unsupported by this version not malformed", "[location]") {
-    try {
-        parse_location("s3://bucket/prefix", "/pgdata");
-        FAIL("s3:// was accepted");
-    } catch (const Error& e) {
-        CHECK(e.code() == ErrorCode::kUnsupported);
-        CHECK(exit_code(e.code()) == 10);
-        CHECK_THAT(std::string(e.what()), Catch::Contains("s3:// is not supported"));
-    }
+TEST_CASE("an s3 location names a bucket and a key prefix", "[location][s3]") {
+    Location a = parse_location("s3://pg-archive/cluster1", "/pgdata");
+    CHECK(a.scheme == Location::Scheme::kS3);
+    CHECK(a.host == "pg-archive");
+    CHECK(a.path == "/cluster1");
+    CHECK(a.url() == "s3://pg-archive/cluster1");
+    // Trailing and doubled slashes are one archive; no prefix is the bucket's root.
+    CHECK(parse_location("s3://pg-archive//cluster1/", "/").url() == "s3://pg-archive/cluster1");
+    CHECK(parse_location("s3://pg-archive/a/b", "/").path == "/a/b");
+    Location root = parse_location("s3://pg-archive", "/");
+    CHECK(root.path == "/");
+    CHECK(root.url() == "s3://pg-archive");
+    CHECK(parse_location("s3://pg-archive/", "/").url() == "s3://pg-archive");
+}
+
+TEST_CASE("an s3 bucket name must follow S3's rules", "[location][s3]") {
+    CHECK_THAT(config_error("s3://ab/x"), Catch::Contains("3 to 63"));
+    CHECK_THAT(config_error("s3:///x"), Catch::Contains("3 to 63"));
+    CHECK_THAT(config_error("s3://" + std::string(64, 'a')), Catch::Contains("3 to 63"));
+    CHECK_THAT(config_error("s3://Upper/x"), Catch::Contains("a-z, 0-9"));
+    CHECK_THAT(config_error("s3://user@bucket/x"), Catch::Contains("a-z, 0-9"));
+    CHECK_THAT(config_error("gs://bucket/x"), Catch::Contains("s3://"));
 }
