@@ -50,8 +50,8 @@ expect_stdout_matches() {
   pass
 }
 
-# status ARG...: walferry-status -c $CFG as the test user; $RC, $OUT, $ERR.
-status() { run e2e_as_user "$STATUS" -c "$CFG" "$@"; }
+# status ARG...: walferry-status -c $CFG (run: as the test user); $RC, $OUT, $ERR.
+status() { run "$STATUS" -c "$CFG" "$@"; }
 
 # switch_archived: a segment switch on p, then wait until p archived it.
 switch_archived() {
