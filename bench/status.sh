@@ -27,8 +27,10 @@ done
 work=$(mktemp -d "${WALFERRY_BENCH_DIR:-${TMPDIR:-/tmp}}/walferry-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# median_ms JSON: hyperfine's median, in milliseconds.
+# median_ms JSON: hyperfine's median, in milliseconds. cpu_ms JSON: its mean user + system time
+# (what the run cost in CPU, the figure to compare on a machine that other work keeps busy).
 median_ms() { python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' "$1"; }
+cpu_ms() { python3 -c 'import json,sys; r = json.load(open(sys.argv[1]))["results"][0]; print("%.1f" % ((r["user"] + r["system"]) * 1000))' "$1"; }
 
 echo "== listing: $files files"
 list=$work/list
@@ -49,7 +51,7 @@ hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/list.json" \
   "$bin_dir/walferry-status $list" >/dev/null 2>&1 || true
 "$bin_dir/walferry-status" "$list" >"$work/list.out" || true
 tail -n 3 "$work/list.out"
-echo "  walferry-status (no --verify): median $(median_ms "$work/list.json") ms (target <= 1000 ms)"
+echo "  walferry-status (no --verify): median $(median_ms "$work/list.json") ms, CPU $(cpu_ms "$work/list.json") ms (target <= 1000 ms)"
 
 echo "== verify: $segments segments"
 verify=$work/verify
@@ -69,6 +71,6 @@ hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/verify1.json" \
 z=$(median_ms "$work/zstd.json")
 v=$(median_ms "$work/verify.json")
 v1=$(median_ms "$work/verify1.json")
-echo "  zstd -t:                          median $z ms"
+echo "  zstd -t:                          median $z ms, CPU $(cpu_ms "$work/zstd.json") ms"
 echo "  walferry-status --verify:         median $v ms  speed $(awk -v a="$z" -v b="$v" 'BEGIN { printf "%.2f", a / b }')x zstd -t (target >= 0.8x)"
-echo "  walferry-status --verify -j 1:    median $v1 ms  speed $(awk -v a="$z" -v b="$v1" 'BEGIN { printf "%.2f", a / b }')x zstd -t"
+echo "  walferry-status --verify -j 1:    median $v1 ms, CPU $(cpu_ms "$work/verify1.json") ms  speed $(awk -v a="$z" -v b="$v1" 'BEGIN { printf "%.2f", a / b }')x zstd -t"

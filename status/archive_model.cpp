@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
 
 #include "archive/archive_info.h"
 #include "wal/lsn.h"
@@ -156,34 +157,45 @@ ArchiveContents analyze_archive(const std::vector<ListedFile>& files, const Hist
 std::vector<std::vector<std::string>> missing_elsewhere(
     const std::vector<std::vector<ListedFile>>& listings, std::uint64_t seg_size) {
     struct Entry {
-        std::string name;
+        std::string_view name;
         bool history = false;
         std::uint64_t segno = 0;
+        std::size_t owner = 0;
     };
-    std::vector<std::set<std::string>> names(listings.size());
+    std::vector<std::vector<std::string>> missing(listings.size());
+    if (listings.size() < 2) return missing;
+    // Every WAL file of every listing, sorted by name: runs of one name, one entry per holder.
+    std::vector<Entry> every;
     std::vector<std::uint64_t> lowest(listings.size(), std::numeric_limits<std::uint64_t>::max());
-    std::map<std::string, Entry> every;
     for (std::size_t i = 0; i < listings.size(); ++i) {
         for (const ListedFile& f : listings[i]) {
             WalName name;
             if (!f.name.ends_with(".zst") || !try_parse_wal_name(f.name, name)) continue;
-            names[i].insert(f.name);
-            Entry e{f.name, name.kind == WalKind::kHistory, 0};
+            Entry e{f.name, name.kind == WalKind::kHistory, 0, i};
             if (!e.history) {
                 e.segno = name.segno(seg_size);
                 if (name.kind == WalKind::kSegment) lowest[i] = std::min(lowest[i], e.segno);
             }
-            every.emplace(f.name, e);
+            every.push_back(e);
         }
     }
-    std::vector<std::vector<std::string>> missing(listings.size());
-    for (std::size_t i = 0; i < listings.size(); ++i) {
-        const std::uint64_t from =
-            lowest[i] == std::numeric_limits<std::uint64_t>::max() ? 0 : lowest[i];
-        for (const auto& [name, e] : every) {
-            if (names[i].count(name)) continue;
-            if (e.history || e.segno >= from) missing[i].push_back(name);
+    std::sort(every.begin(), every.end(), [](const Entry& a, const Entry& b) {
+        return a.name != b.name ? a.name < b.name : a.owner < b.owner;
+    });
+    std::vector<bool> holds(listings.size());
+    for (std::size_t run = 0; run < every.size();) {
+        std::size_t end = run;
+        std::fill(holds.begin(), holds.end(), false);
+        while (end < every.size() && every[end].name == every[run].name) {
+            holds[every[end++].owner] = true;
         }
+        const Entry& e = every[run];
+        for (std::size_t i = 0; i < listings.size(); ++i) {
+            const std::uint64_t from =
+                lowest[i] == std::numeric_limits<std::uint64_t>::max() ? 0 : lowest[i];
+            if (!holds[i] && (e.history || e.segno >= from)) missing[i].emplace_back(e.name);
+        }
+        run = end;
     }
     return missing;
 }
