@@ -12,6 +12,7 @@ packages=(
   pgbackrest lz4 hyperfine procps iproute2 util-linux sudo
   strace python3 # bench/push_archive_size.sh: getdents64 counted, a million names made
   ceph-mon ceph-osd radosgw ceph-common libcurl4-openssl-dev curl openssl python3-boto3 # S3 (RGW)
+  prometheus # promtool: walferry-status --prometheus is checked with `promtool check metrics`
 )
 missing=()
 for p in "${packages[@]}"; do
