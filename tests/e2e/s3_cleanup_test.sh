@@ -7,7 +7,6 @@
 # identical, the consumers recorded the same, and a finished cleanup leaves no lock held.
 #
 # Environment: WALFERRY_BIN_DIR (set by ctest), WALFERRY_KEEP=1 keeps the work dir.
-# shellcheck disable=SC2016 # the single-quoted scripts are for the test user's bash
 set -euo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -22,20 +21,8 @@ ceph_start
 PRISTINE=$E2E_WORK/pristine
 e2e_mkdir "$PRISTINE"
 
-# The archive: empty files (16 MiB segments assumed) and three history files.
 seg() { printf '%08X%08X%08X' "$1" 0 "$2"; }
-files=()
-for s in {1..10}; do files+=("$(seg 1 "$s")"); done
-for s in {6..12}; do files+=("$(seg 2 "$s")"); done
-for s in {8..11}; do files+=("$(seg 3 "$s")"); done
-for s in {10..14}; do files+=("$(seg 4 "$s")"); done
-files+=("$(seg 1 6).partial" "$(seg 2 10).partial" "$(seg 1 3).00000028.backup"
-  "$(seg 2 9).00000060.backup" README.txt "$(seg 1 2).unknown")
-e2e_as_user bash -c 'cd "$1" && shift && touch -- "$@"' sh "$PRISTINE" "${files[@]}"
-e2e_as_user bash -c 'cd "$1" &&
-  printf "1\t0/6000060\tno recovery target specified\n" >00000002.history &&
-  printf "1\t0/6000060\tfirst\n\n2\t0/8000028\tabandoned\n" >00000003.history &&
-  printf "# comment\n1\t0/6000060\tfirst\n2\t0/A000000\tthird\n" >00000004.history' sh "$PRISTINE"
+total=$(cl_make_tree_archive "$PRISTINE")
 
 SCENARIO=0 PREFIX="" LOCAL="" CFG="" URL=""
 # fresh: a new prefix on RGW holding the pristine archive, a new local copy, a config naming it.
@@ -110,7 +97,7 @@ same -n "$(seg 4 13)"
 same --consumer a "$(seg 4 11)"
 same --forget-consumer b
 same --consumer a --prune-diverged "$(seg 4 13)"
-check "something was removed on RGW at all" test "$(s3_files | wc -l)" -lt "${#files[@]}"
+check "something was removed on RGW at all" test "$(s3_files | wc -l)" -lt "$total"
 lock=$(ceph_s3_list "$PREFIX/.walferry-cleanup/" | grep -c '/s3-lock\.' || true)
 note "lock generation objects left: $lock"
 # A second cleanup right away is not kept waiting: the lock was released.
