@@ -136,7 +136,7 @@ hyperfine -N --runs 100 --warmup 10 --export-json "$json_fixed" --style basic -i
 status=0
 "$fetch" --mode standby 00000099.history "$E2E_WORK/restore/RECOVERYHISTORY" "$empty" &&
   fail "walferry-fetch found a file in an empty archive" || status=$?
-e2e_assert_eq "walferry-fetch exit status for a missing file" 1 "$status"
+expect_eq "walferry-fetch exit status for a missing file" 1 "$status"
 
 mapfile -t push_ms < <(medians "$json")
 mapfile -t fixed_ms < <(medians "$json_fixed")

@@ -90,26 +90,8 @@ for f in "${sustained[@]}"; do
   e2e_as_user cp "$f" "$pgwal/"
   e2e_as_user touch "$pgwal/archive_status/${f##*/}.ready"
 done
-# sustained COMMAND: the archiver's loop, run as the test user in one shell: for each segment,
-# COMMAND with %f replaced by its name, through `sh -c` as PostgreSQL's system() runs
-# archive_command, then its .ready renamed to .done. Prints milliseconds.
-sustained() {
-  local loop=$E2E_WORK/archiver-loop.sh
-  {
-    printf 'command=%q\nstatus=%q\n' "$1" "$pgwal/archive_status"
-    printf 'segments=(%s)\n' "${sustained[*]##*/}"
-    cat <<'EOS'
-t0=$(date +%s%N)
-for f in "${segments[@]}"; do
-  sh -c "${command//%f/$f}" || { echo "failed on $f" >&2; exit 1; }
-  mv "$status/$f.ready" "$status/$f.done"
-done
-echo $((($(date +%s%N) - t0) / 1000000))
-EOS
-  } >"$loop"
-  chmod 644 "$loop"
-  e2e_as_user bash "$loop" | tail -n 1
-}
+# sustained COMMAND: bench_archiver_loop over the sustained segments (prints milliseconds).
+sustained() { bench_archiver_loop "$1" "$pgwal/archive_status" "${sustained[@]##*/}"; }
 chown -R "$E2E_USER" "$pgwal"
 note "sustained: walferry-push, $segments segments in pg_wal"
 s_walferry=$(sustained "$push -c $cfg $pgwal/%f") || fail "walferry-push failed"
