@@ -45,18 +45,14 @@ log_ms() {
 
 # --- real WAL from pgbench, archived with plain cp, written after a base backup
 wal=$E2E_WORK/wal
-e2e_mkdir "$wal"
-pg_init_primary primary "cp %p $wal/%f" 0
-pg_set primary "max_wal_size = '4GB'"
-pg_start primary
+bench_cp_primary "$wal"
 pg_basebackup_node primary base 127.0.0.1 -X none
 first=$(pg_walfile_name primary "$(pg_sql primary "SELECT pg_current_wal_lsn()")")
 scale=$(((segments + 2) * 16 / 12 + 2))
 note "pgbench -i -s $scale for >= $segments segments after the base backup"
-pg_bench primary -i -q -s "$scale" >"$E2E_WORK/pgbench.log" 2>&1 || fail "pgbench -i failed"
+bench_pgbench_wal "$scale"
 accounts=$(pg_sql primary "SELECT count(*) FROM pgbench_accounts")
-last=$(pg_walfile_name primary "$(pg_switch_wal primary)")
-pg_wait_archived primary "$last" 600
+last=$(pg_sql primary "SELECT last_archived_wal FROM pg_stat_archiver")
 pg_stop primary
 written=$(find "$wal" -name '000000010000000?????????' -size 16M |
   awk -F/ -v f="$first" '$NF > f' | wc -l)

@@ -77,3 +77,21 @@ bench_recover() {
     sleep 0.05
   done
 }
+
+# bench_cp_primary DIR: the throwaway PostgreSQL "primary" that writes the benchmarks' WAL,
+# archiving every segment with plain cp into DIR (made); started.
+bench_cp_primary() {
+  e2e_mkdir "$1"
+  pg_init_primary primary "cp %p $1/%f" 0
+  pg_set primary "max_wal_size = '4GB'"
+  pg_start primary
+}
+
+# bench_pgbench_wal SCALE: pgbench -i -s SCALE on the primary, then a WAL switch, and waits until
+# that last segment is archived.
+bench_pgbench_wal() {
+  local last
+  pg_bench primary -i -q -s "$1" >"$E2E_WORK/pgbench.log" 2>&1 || fail "pgbench -i failed"
+  last=$(pg_walfile_name primary "$(pg_switch_wal primary)")
+  pg_wait_archived primary "$last" 600
+}

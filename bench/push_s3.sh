@@ -57,17 +57,12 @@ config() {
 
 # --- real WAL from pgbench, archived with plain cp, written after a base backup
 wal=$E2E_WORK/wal
-e2e_mkdir "$wal"
-pg_init_primary primary "cp %p $wal/%f" 0
-pg_set primary "max_wal_size = '4GB'"
-pg_start primary
+bench_cp_primary "$wal"
 pg_basebackup_node primary base 127.0.0.1 -X none
 scale=$(((segments + 2) * 16 / 12 + 2))
 note "pgbench -i -s $scale for >= $segments segments after the base backup"
-pg_bench primary -i -q -s "$scale" >"$E2E_WORK/pgbench.log" 2>&1 || fail "pgbench -i failed"
+bench_pgbench_wal "$scale"
 accounts=$(pg_sql primary "SELECT count(*) FROM pgbench_accounts")
-last=$(pg_walfile_name primary "$(pg_switch_wal primary)")
-pg_wait_archived primary "$last" 600
 mapfile -t all < <(find "$wal" -name '000000010000000?????????' -size 16M | LC_ALL=C sort)
 ((${#all[@]} >= segments && ${#all[@]} >= runs)) || fail "only ${#all[@]} segments"
 note "${#all[@]} segments of pgbench WAL"
@@ -137,22 +132,9 @@ for f in "${all[@]}"; do
   e2e_as_user touch "$pgwal/archive_status/${f##*/}.ready"
 done
 sus_cfg=$(config archive)
-loop=$E2E_WORK/archiver-loop.sh
-{
-  printf 'command=%q\nstatus=%q\n' "$push -c $sus_cfg $pgwal/%f" "$pgwal/archive_status"
-  printf 'segments=(%s)\n' "${all[*]##*/}"
-  cat <<'EOS'
-t0=$(date +%s%N)
-for f in "${segments[@]}"; do
-  sh -c "${command//%f/$f}" || { echo "failed on $f" >&2; exit 1; }
-  mv "$status/$f.ready" "$status/$f.done"
-done
-echo $((($(date +%s%N) - t0) / 1000000))
-EOS
-} >"$loop"
-chmod 644 "$loop"
 note "sustained: walferry-push, ${#all[@]} segments, batch = $batch"
-s_walferry=$(e2e_as_user bash "$loop" | tail -n 1) || fail "sustained walferry-push failed"
+s_walferry=$(bench_archiver_loop "$push -c $sus_cfg $pgwal/%f" "$pgwal/archive_status" "${all[@]##*/}") ||
+  fail "sustained walferry-push failed"
 stored=$(ceph_s3_list archive/ | grep -cE '^archive/[0-9A-F]{24}\.zst$' || true)
 ((stored == ${#all[@]})) || fail "RGW holds $stored of ${#all[@]} segments after the sustained run"
 
@@ -162,28 +144,13 @@ REPLAY=""
 # replay LABEL RESTORE_COMMAND: sets REPLAY to "wall_ms restored", wall from `pg_ctl start`
 # until the server accepts connections after recovery. In this shell: the EXIT trap must know it.
 replay() {
-  local node=replay$((replay_n += 1)) t0 log deadline restored
-  pg_register_node "$node"
-  log=${E2E_NODE_LOG[$node]}
-  e2e_as_user cp -a "${E2E_NODE_DATA[base]}" "${E2E_NODE_DATA[$node]}"
-  sync
-  pg_set "$node" "log_line_prefix = '%m [%p] $node '" "archive_mode = off" "restore_command = '$2'"
-  pg_set_address "$node"
-  e2e_as_user touch "${E2E_NODE_DATA[$node]}/recovery.signal"
-  E2E_STARTED+=("$node")
-  printf '%s\n' "${E2E_NODE_DATA[$node]}" >>"$E2E_WORK/.started"
+  local node=replay$((replay_n += 1)) t0 restored
   note "replay: $1 ($node)"
+  bench_prepare_recovery "$node" "$2"
   t0=$(now_ms)
-  e2e_as_user "$(pg_bin pg_ctl)" -D "${E2E_NODE_DATA[$node]}" -l "$log" -W start >/dev/null ||
-    fail "cannot start $node"
-  deadline=$((SECONDS + 1800))
-  until grep -q 'database system is ready to accept connections' "$log" 2>/dev/null; do
-    grep -q 'database system is shut down' "$log" 2>/dev/null && fail "$node stopped during recovery"
-    ((SECONDS < deadline)) || fail "$node still recovering after 1800 s"
-    sleep 0.05
-  done
+  bench_recover "$node"
   REPLAY="$(($(now_ms) - t0))"
-  restored=$(grep -c 'restored log file "[0-9A-F]*" from archive' "$log" || true)
+  restored=$(grep -c 'restored log file "[0-9A-F]*" from archive' "${E2E_NODE_LOG[$node]}" || true)
   ((restored >= segments)) || fail "$node restored only $restored segments"
   expect_eq "pgbench_accounts rows on $node" "$accounts" "$(pg_sql "$node" "SELECT count(*) FROM pgbench_accounts")"
   pg_stop "$node"

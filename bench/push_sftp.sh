@@ -32,15 +32,10 @@ rate() { awk -v n="$1" -v ms="$2" 'BEGIN { printf "%.1f", n * 1000 / ms }'; }
 # --- real WAL from pgbench, archived with plain cp
 need=$((segments > runs ? segments + 2 : runs + 2))
 wal=$E2E_WORK/wal
-e2e_mkdir "$wal"
-pg_init_primary primary "cp %p $wal/%f" 0
-pg_set primary "max_wal_size = '4GB'"
-pg_start primary
+bench_cp_primary "$wal"
 scale=$((need * 16 / 12 + 2))
 note "pgbench -i -s $scale for >= $need segments"
-pg_bench primary -i -q -s "$scale" >"$E2E_WORK/pgbench.log" 2>&1 || fail "pgbench -i failed"
-last=$(pg_walfile_name primary "$(pg_switch_wal primary)")
-pg_wait_archived primary "$last" 600
+bench_pgbench_wal "$scale"
 pg_stop primary
 mapfile -t all < <(find "$wal" -name '000000010000000?????????' -size 16M | LC_ALL=C sort | tail -n "$need")
 ((${#all[@]} >= need)) || fail "only ${#all[@]} segments"
