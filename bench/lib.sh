@@ -95,3 +95,33 @@ bench_pgbench_wal() {
   last=$(pg_walfile_name primary "$(pg_switch_wal primary)")
   pg_wait_archived primary "$last" 600
 }
+
+# bench_pgbackrest DIR REPO_LINE...: pgBackRest (lz4) for the stanza "bench" of the running
+# primary, config in DIR/pgbackrest.conf with the given repo1-* lines, logs, locks and spool in
+# DIR; creates the stanza. Sets the array PGBACKREST (the command with config and stanza).
+bench_pgbackrest() {
+  local dir=$1
+  shift
+  mkdir -p "$dir"/{log,lock,spool}
+  {
+    echo '[global]'
+    printf '%s\n' "$@"
+    cat <<EOC
+log-path=$dir/log
+lock-path=$dir/lock
+spool-path=$dir/spool
+log-level-console=warn
+log-level-file=off
+compress-type=lz4
+
+[bench]
+pg1-path=${E2E_NODE_DATA[primary]}
+pg1-port=${E2E_NODE_PORT[primary]}
+pg1-socket-path=$E2E_WORK/primary
+pg1-user=$E2E_USER
+EOC
+  } >"$dir/pgbackrest.conf"
+  PGBACKREST=(pgbackrest --config="$dir/pgbackrest.conf" --stanza=bench)
+  "${PGBACKREST[@]}" stanza-create >"$dir/stanza-create.log" 2>&1 ||
+    { cat "$dir/stanza-create.log" >&2; fail "pgbackrest stanza-create failed"; }
+}

@@ -69,35 +69,11 @@ note "${#all[@]} segments of pgbench WAL"
 
 # --- pgBackRest on the same RGW (S3_TESTBED.md): stanza created against the running server
 pgbr=$E2E_WORK/pgbackrest
-mkdir -p "$pgbr"/{log,lock,spool}
-cat >"$pgbr/pgbackrest.conf" <<EOF
-[global]
-repo1-type=s3
-repo1-path=/pgbackrest
-repo1-s3-endpoint=localhost
-repo1-storage-port=$CEPH_RGW_PORT
-repo1-s3-uri-style=path
-repo1-s3-region=$CEPH_REGION
-repo1-s3-bucket=$CEPH_BUCKET
-repo1-s3-key=$CEPH_ACCESS_KEY
-repo1-s3-key-secret=$CEPH_SECRET_KEY
-repo1-storage-ca-file=$CEPH_CA
-log-path=$pgbr/log
-lock-path=$pgbr/lock
-spool-path=$pgbr/spool
-log-level-console=warn
-log-level-file=off
-compress-type=lz4
-
-[bench]
-pg1-path=${E2E_NODE_DATA[primary]}
-pg1-port=${E2E_NODE_PORT[primary]}
-pg1-socket-path=$E2E_WORK/primary
-pg1-user=$E2E_USER
-EOF
-pgbackrest=(pgbackrest --config="$pgbr/pgbackrest.conf" --stanza=bench)
-"${pgbackrest[@]}" stanza-create >"$pgbr/stanza-create.log" 2>&1 ||
-  { cat "$pgbr/stanza-create.log" >&2; fail "pgbackrest stanza-create failed"; }
+bench_pgbackrest "$pgbr" repo1-type=s3 repo1-path=/pgbackrest repo1-s3-endpoint=localhost \
+  "repo1-storage-port=$CEPH_RGW_PORT" repo1-s3-uri-style=path "repo1-s3-region=$CEPH_REGION" \
+  "repo1-s3-bucket=$CEPH_BUCKET" "repo1-s3-key=$CEPH_ACCESS_KEY" \
+  "repo1-s3-key-secret=$CEPH_SECRET_KEY" "repo1-storage-ca-file=$CEPH_CA"
+pgbackrest=("${PGBACKREST[@]}")
 pg_stop primary
 
 # --- per segment: the two take turns on segments neither has stored yet
