@@ -76,41 +76,49 @@ std::uint64_t S3ConsumerStore::newest_generation() {
     return newest;
 }
 
+// Who holds generation `g`, or nullopt if it is free to follow: free, expired, or gone (removed
+// by a newer holder, whose generation the create of g + 1 then runs into).
+std::optional<std::string> S3ConsumerStore::holder_of(std::uint64_t g) {
+    if (g == 0) return std::nullopt;
+    std::optional<S3Store::Object> current =
+        store_.get_object(state_ + s3_lock_name(g), kLockBytes);
+    if (!current) return std::nullopt;
+    S3LockState state = parse_s3_lock(current->body);
+    if (!state.held || s3_lock_expired(current->last_modified, current->date)) return std::nullopt;
+    return state.holder;
+}
+
+// Creates generation newest + 1 as ours; true if it is then the newest (see the header).
+bool S3ConsumerStore::take(std::uint64_t newest) {
+    const auto sent = std::chrono::steady_clock::now();
+    const std::uint64_t mine = newest + 1;
+    if (!store_.put_object(state_ + s3_lock_name(mine), "state=held\n" + lock_holder_record(),
+                           true) ||
+        newest_generation() != mine) {
+        return false;
+    }
+    generation_ = mine;
+    expires_ = sent + std::chrono::seconds(kS3LockTtlSeconds);
+    for (const std::string& key : store_.list_objects(state_ + std::string(kS3LockPrefix))) {
+        const std::uint64_t g = s3_lock_generation(key.substr(state_.size()));
+        if (g != 0 && g < mine) store_.delete_object(key);
+    }
+    return true;
+}
+
 void S3ConsumerStore::lock(int lock_wait_s) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(lock_wait_s);
     for (;;) {
         const std::uint64_t newest = newest_generation();
-        std::string holder;
-        bool free = newest == 0;
-        if (!free) {
-            std::optional<S3Store::Object> current =
-                store_.get_object(state_ + s3_lock_name(newest), kLockBytes);
-            if (!current) continue;  // removed by a newer holder: look again
-            S3LockState state = parse_s3_lock(current->body);
-            free = !state.held || s3_lock_expired(current->last_modified, current->date);
-            holder = state.holder;
-        }
-        if (free) {
-            const auto sent = std::chrono::steady_clock::now();
-            const std::uint64_t mine = newest + 1;
-            if (store_.put_object(state_ + s3_lock_name(mine),
-                                  "state=held\n" + lock_holder_record(), true) &&
-                newest_generation() == mine) {
-                generation_ = mine;
-                expires_ = sent + std::chrono::seconds(kS3LockTtlSeconds);
-                for (const std::string& key :
-                     store_.list_objects(state_ + std::string(kS3LockPrefix))) {
-                    const std::uint64_t g = s3_lock_generation(key.substr(state_.size()));
-                    if (g != 0 && g < mine) store_.delete_object(key);
-                }
-                return;
-            }
+        std::optional<std::string> holder = holder_of(newest);
+        if (!holder) {
+            if (take(newest)) return;
             continue;  // another cleanup moved first
         }
         if (std::chrono::steady_clock::now() >= deadline) {
             throw Error(ErrorCode::kUnavailable,
                         "cleanup lock \"" + store_.url_of(state_ + s3_lock_name(newest)) +
-                            "\" is held by " + holder + "; gave up after " +
+                            "\" is held by " + *holder + "; gave up after " +
                             std::to_string(lock_wait_s) + " s (a lock not released is taken over " +
                             std::to_string(kS3LockTtlSeconds / 60) + " min after it was taken)");
         }

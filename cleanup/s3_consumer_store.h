@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "cleanup/consumer_registry.h"
@@ -54,6 +55,8 @@ class S3ConsumerStore final : public ConsumerStore {
 
   private:
     void lock(int lock_wait_s);
+    std::optional<std::string> holder_of(std::uint64_t g);
+    bool take(std::uint64_t newest);
     void check_held() const;
     std::uint64_t newest_generation();
 

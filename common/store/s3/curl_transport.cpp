@@ -206,7 +206,7 @@ S3Response CurlSession::perform(const S3Request& request, ByteParts upload, cons
         set(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
     if (request.method != "PUT" && !(request.method == "GET" && sink)) {
-        set(curl, CURLOPT_TIMEOUT, static_cast<long>(o.connect_timeout_s + o.io_timeout_s));
+        set(curl, CURLOPT_TIMEOUT, static_cast<long>(o.connect_timeout_s) + o.io_timeout_s);
     }
     const CURLcode rc = curl_easy_perform(curl);
     if (t.failure) std::rethrow_exception(t.failure);

@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
+#include <ctime>
 
 #include "base/error.h"
 #include "base/escape.h"
@@ -55,6 +57,35 @@ bool has_root(std::string_view doc, std::string_view root) {
 
 }  // namespace
 
+namespace {
+
+// "#65" or "#x41" -> 'A'. Keys walferry writes are ASCII; a character beyond it (UTF-8 to
+// encode) is refused rather than guessed.
+std::optional<char> numeric_entity(std::string_view entity) {
+    const bool hex = entity.size() > 1 && entity[1] == 'x';
+    std::string_view digits = entity.substr(hex ? 2 : 1);
+    unsigned code = 0;
+    auto [end, ec] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), code, hex ? 16 : 10);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
+        return std::nullopt;
+    }
+    if (code == 0 || code > 0x7f) return std::nullopt;
+    return static_cast<char>(code);
+}
+
+std::optional<char> entity_char(std::string_view entity) {
+    if (entity == "amp") return '&';
+    if (entity == "lt") return '<';
+    if (entity == "gt") return '>';
+    if (entity == "quot") return '"';
+    if (entity == "apos") return '\'';
+    if (entity.size() > 1 && entity[0] == '#') return numeric_entity(entity);
+    return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> xml_unescape(std::string_view text) {
     std::string out;
     out.reserve(text.size());
@@ -65,38 +96,10 @@ std::optional<std::string> xml_unescape(std::string_view text) {
         }
         std::size_t semi = text.find(';', i);
         if (semi == std::string_view::npos) return std::nullopt;
-        std::string_view entity = text.substr(i + 1, semi - i - 1);
+        std::optional<char> c = entity_char(text.substr(i + 1, semi - i - 1));
+        if (!c) return std::nullopt;
+        out += *c;
         i = semi;
-        if (entity == "amp")
-            out += '&';
-        else if (entity == "lt")
-            out += '<';
-        else if (entity == "gt")
-            out += '>';
-        else if (entity == "quot")
-            out += '"';
-        else if (entity == "apos")
-            out += '\'';
-        else if (entity.size() > 1 && entity[0] == '#') {
-            const bool hex = entity[1] == 'x';
-            std::string_view digits = entity.substr(hex ? 2 : 1);
-            if (digits.empty() || digits.size() > 6) return std::nullopt;
-            unsigned long code = 0;
-            for (char c : digits) {
-                int v = c >= '0' && c <= '9'          ? c - '0'
-                        : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                      : -1;
-                if (v < 0) return std::nullopt;
-                code = code * (hex ? 16 : 10) + static_cast<unsigned long>(v);
-            }
-            // Keys walferry writes are ASCII; a character beyond it (UTF-8 to encode) is
-            // refused rather than guessed.
-            if (code == 0 || code > 0x7f) return std::nullopt;
-            out += static_cast<char>(code);
-        } else {
-            return std::nullopt;
-        }
     }
     return out;
 }
@@ -183,7 +186,7 @@ std::string s3_error_text(std::string_view what, std::string_view endpoint, std:
     } else if (r.status == 404) {
         out += " (not found)";
     } else if (r.status == 403) {
-        out += " (forbidden)";
+        out += " (access refused: check the access key, the secret and the bucket's policy)";
     }
     return out;
 }
@@ -195,7 +198,15 @@ S3ListPage parse_list_page(std::string_view body) {
     for (std::string_view contents : elements(body, "Contents")) {
         std::optional<std::string> key = first_text(contents, "Key");
         if (!key) bad_document(kWhat, "an entry without a readable Key");
+        const std::string size_text = first_text(contents, "Size").value_or("");
+        std::uint64_t size = 0;
+        auto [end, ec] =
+            std::from_chars(size_text.data(), size_text.data() + size_text.size(), size);
+        if (size_text.empty() || ec != std::errc() || end != size_text.data() + size_text.size())
+            bad_document(kWhat, "an entry without a readable Size");
         page.keys.push_back(std::move(*key));
+        page.sizes.push_back(size);
+        page.mtimes.push_back(s3_iso_time(first_text(contents, "LastModified").value_or("")));
     }
     const std::string truncated = first_text(body, "IsTruncated").value_or("false");
     if (truncated != "true" && truncated != "false") {
@@ -207,6 +218,15 @@ S3ListPage parse_list_page(std::string_view body) {
         if (page.next_token.empty()) bad_document(kWhat, "truncated without NextContinuationToken");
     }
     return page;
+}
+
+std::int64_t s3_iso_time(std::string_view text) {
+    std::tm tm{};
+    const std::string copy(text.substr(0, 19));
+    const char* end = ::strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (copy.size() != 19 || !end || *end != '\0') return 0;
+    const std::time_t t = ::timegm(&tm);
+    return t < 0 ? 0 : static_cast<std::int64_t>(t);
 }
 
 std::vector<S3DeleteError> parse_delete_errors(std::string_view body) {

@@ -53,7 +53,9 @@ std::string s3_error_text(std::string_view what, std::string_view endpoint, std:
 bool s3_auth_failure(const S3Response& response);
 
 struct S3ListPage {
-    std::vector<std::string> keys;  // <Contents><Key>, unescaped
+    std::vector<std::string> keys;     // <Contents><Key>, unescaped
+    std::vector<std::uint64_t> sizes;  // <Size> of each key
+    std::vector<std::int64_t> mtimes;  // <LastModified> of each key, unix time (0 if unreadable)
     bool truncated = false;
     std::string next_token;  // NextContinuationToken when truncated
 };
@@ -70,6 +72,9 @@ struct S3DeleteError {
 // The <Error> entries of a DeleteObjects result (quiet mode lists only failures). Throws
 // Error(kIo) for a body that is not a DeleteResult.
 std::vector<S3DeleteError> parse_delete_errors(std::string_view body);
+
+// "2026-12-02T04:20:33.000Z" (ISO 8601, UTC, as S3 lists it) -> unix time; 0 if unreadable.
+std::int64_t s3_iso_time(std::string_view text);
 
 // XML text content unescaped: the five named entities and &#N; / &#xN; (ASCII); nullopt for a
 // malformed or unknown entity.

@@ -158,8 +158,10 @@ void S3Store::check_bucket() {
     bucket_checked_ = true;
 }
 
+// Push warms its destinations up: the marker's HEAD connects, and is the first request a put
+// needs anyway (a missing bucket or refused credentials show there).
 void S3Store::warm_up() {
-    check_bucket();
+    check_create_only();
 }
 
 // Once per store object: a marker says a probe passed; else probe now (see s3_store.h).
@@ -197,7 +199,7 @@ void S3Store::check_create_only() {
         S3Response r = execute(put, parts);
         if (r.status != 412 && !is_2xx(r.status)) fail("cannot write probe marker", put, r);
     } else if (!is_2xx(seen.status)) {
-        fail("cannot read probe marker", head, seen);
+        fail("cannot reach archive", head, seen);
     }
     create_only_checked_ = true;
 }
@@ -205,6 +207,7 @@ void S3Store::check_create_only() {
 bool S3Store::put(std::string_view name, ByteParts parts) {
     check_object_name(name);
     check_create_only();
+    listed_.erase(std::string(name));
     Sha256 hash;
     std::uint64_t size = 0;
     for (const auto& part : parts) {
@@ -223,6 +226,7 @@ bool S3Store::put(std::string_view name, ByteParts parts) {
 }
 
 void S3Store::sync(std::string_view name) {
+    listed_.erase(std::string(name));  // asked of the store, not of an older listing
     if (!stat(name, 0)) {
         throw Error(ErrorCode::kIo, "\"" + url_of(name) + "\" vanished before it was synced");
     }
@@ -230,6 +234,9 @@ void S3Store::sync(std::string_view name) {
 
 std::optional<ObjectStat> S3Store::stat(std::string_view name, std::size_t head_bytes) {
     check_object_name(name);
+    if (head_bytes == 0) {
+        if (auto it = listed_.find(name); it != listed_.end()) return it->second;
+    }
     const std::string key = target_.key(name);
     S3Request request = head_bytes == 0 ? head_object_request(target_, key)
                                         : get_object_request(target_, key, head_bytes);
@@ -274,7 +281,8 @@ bool S3Store::get(std::string_view name, const ByteSink& sink) {
     fail("cannot read", request, response);
 }
 
-std::vector<std::string> S3Store::list_keys(const std::string& key_prefix, bool flat) {
+std::vector<std::string> S3Store::list_keys(const std::string& key_prefix, bool flat,
+                                            std::map<std::string, ObjectStat, std::less<>>* stats) {
     std::vector<std::string> keys;
     std::string token;
     for (;;) {
@@ -296,8 +304,10 @@ std::vector<std::string> S3Store::list_keys(const std::string& key_prefix, bool 
                                             target_.endpoint() + ", bucket " + target_.bucket +
                                             ")");
         }
-        for (std::string& key : page.keys) {
-            if (key.starts_with(key_prefix)) keys.push_back(std::move(key));
+        for (std::size_t i = 0; i < page.keys.size(); ++i) {
+            if (!page.keys[i].starts_with(key_prefix)) continue;
+            if (stats) (*stats)[page.keys[i]] = ObjectStat{page.sizes[i], {}, page.mtimes[i]};
+            keys.push_back(std::move(page.keys[i]));
         }
         if (!page.truncated) break;
         token = page.next_token;
@@ -308,9 +318,12 @@ std::vector<std::string> S3Store::list_keys(const std::string& key_prefix, bool 
 
 std::vector<std::string> S3Store::list() {
     std::vector<std::string> names;
-    for (const std::string& key : list_keys(target_.prefix, true)) {
+    std::map<std::string, ObjectStat, std::less<>> stats;
+    listed_.clear();
+    for (const std::string& key : list_keys(target_.prefix, true, &stats)) {
         std::string name = key.substr(target_.prefix.size());
         if (name.empty() || name.front() == '.' || name.find('/') != std::string::npos) continue;
+        listed_[name] = stats[key];
         names.push_back(std::move(name));
     }
     return names;
@@ -318,11 +331,15 @@ std::vector<std::string> S3Store::list() {
 
 bool S3Store::remove(std::string_view name) {
     check_object_name(name);
+    listed_.erase(std::string(name));
     return delete_object(std::string(name));
 }
 
 void S3Store::remove_all(std::span<const std::string> names) {
-    for (const std::string& name : names) check_object_name(name);
+    for (const std::string& name : names) {
+        check_object_name(name);
+        listed_.erase(name);
+    }
     for (std::size_t i = 0; i < names.size(); i += kMaxDeleteKeys) {
         if (before_remove) before_remove();
         std::vector<std::string> keys;

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,13 +46,16 @@ class S3Store final : public Store {
     ~S3Store() override;
 
     std::string describe() const override;
-    // Connects and checks that the bucket is there (HEAD of the bucket).
+    // Connects and checks the create-only marker (probing if there is none): what the first
+    // put() would do.
     void warm_up() override;
     bool put(std::string_view name, ByteParts parts) override;
     // A PUT answered 200 is durable: this only checks that `name` is there.
     void sync(std::string_view name) override;
-    // head_bytes 0: one HEAD. Otherwise one ranged GET of the first head_bytes bytes (the
-    // metadata frame is read from the object itself, whoever wrote it).
+    // head_bytes 0: one HEAD, or no request for a name the last list() gave (its Size and
+    // LastModified: cleanup reports thousands; put and removals forget the name). Otherwise one
+    // ranged GET of the first head_bytes bytes (the metadata frame is read from the object
+    // itself, whoever wrote it).
     std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override;
     bool get(std::string_view name, const ByteSink& sink) override;
     // ListObjectsV2 (delimiter '/': nothing below a further '/'), every page; '.'-names left out.
@@ -93,13 +97,17 @@ class S3Store final : public Store {
     // After a 404 without a body (HEAD): Error unless the bucket is there.
     void check_bucket();
     void check_create_only();
-    std::vector<std::string> list_keys(const std::string& key_prefix, bool flat);
+    // Sorted keys; with `stats`, each key's size and mtime from the listing.
+    std::vector<std::string> list_keys(
+        const std::string& key_prefix, bool flat,
+        std::map<std::string, ObjectStat, std::less<>>* stats = nullptr);
 
     Destination destination_;
     EnvLookup env_;
     S3Target target_;
     std::string session_token_;
     std::unique_ptr<CurlSession> session_;
+    std::map<std::string, ObjectStat, std::less<>> listed_;  // from the last list()
     bool bucket_checked_ = false;
     bool create_only_checked_ = false;
 };

@@ -91,6 +91,9 @@ TEST_CASE("s3 error lines name endpoint bucket key status and code", "[s3]") {
     CHECK(s3_error_text("cannot list", "https://h", "b", "",
                         no_answer(CURLE_COULDNT_CONNECT, "Failed to connect to h port 1")) ==
           "cannot list: s3 endpoint https://h, bucket b: Failed to connect to h port 1");
+    CHECK_THAT(s3_error_text("x", "https://h", "b", "k", answer(403)),
+               Catch::EndsWith("HTTP 403 (access refused: check the access key, the secret and "
+                               "the bucket's policy)"));
     CHECK_THAT(s3_error_text("x", "https://h", "b", "k", no_answer(CURLE_OPERATION_TIMEDOUT)),
                Catch::Contains("timed out"));
     // Untrusted text from the server stays on one printable line.
@@ -118,7 +121,8 @@ TEST_CASE("s3 ListObjectsV2 pages: keys unescaped and the continuation token", "
         "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         "<Name>b</Name><Prefix>c1/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys>"
         "<Delimiter>/</Delimiter><IsTruncated>true</IsTruncated>"
-        "<Contents><Key>c1/000000010000000000000001.zst</Key><LastModified>x</LastModified>"
+        "<Contents><Key>c1/000000010000000000000001.zst</Key>"
+        "<LastModified>2026-12-02T04:20:33.000Z</LastModified>"
         "<ETag>&quot;e&quot;</ETag><Size>5</Size></Contents>"
         "<Contents><Key>c1/a&amp;b&#x41;&#66;</Key><Size>1</Size></Contents>"
         "<CommonPrefixes><Prefix>c1/.walferry-cleanup/</Prefix></CommonPrefixes>"
@@ -126,10 +130,13 @@ TEST_CASE("s3 ListObjectsV2 pages: keys unescaped and the continuation token", "
         "NextContinuationToken></ListBucketResult>";
     S3ListPage p = parse_list_page(page1);
     CHECK(p.keys == std::vector<std::string>{"c1/000000010000000000000001.zst", "c1/a&bAB"});
+    CHECK(p.sizes == std::vector<std::uint64_t>{5, 1});
+    CHECK(p.mtimes == std::vector<std::int64_t>{1796185233, 0});
     CHECK(p.truncated);
     CHECK(p.next_token == "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
     const std::string last =
-        "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>c1/z</Key></Contents>"
+        "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>c1/z</Key><Size>0</Size>"
+        "</Contents>"
         "</ListBucketResult>";
     S3ListPage q = parse_list_page(last);
     CHECK(q.keys == std::vector<std::string>{"c1/z"});
@@ -155,6 +162,17 @@ TEST_CASE("s3 a damaged listing is an error never an empty archive", "[s3]") {
     CHECK_THAT(bad("<ListBucketResult><Contents><Key>a&bogus;</Key></Contents>"
                    "</ListBucketResult>"),
                Catch::Contains("Key"));
+    CHECK_THAT(bad("<ListBucketResult><Contents><Key>a</Key><Size>-1</Size></Contents>"
+                   "</ListBucketResult>"),
+               Catch::Contains("Size"));
+}
+
+TEST_CASE("s3 listing times are read as UTC", "[s3]") {
+    CHECK(s3_iso_time("1970-01-01T00:00:00.000Z") == 0);
+    CHECK(s3_iso_time("2026-12-02T04:20:33.000Z") == 1796185233);
+    CHECK(s3_iso_time("2026-12-02T04:20:33Z") == 1796185233);
+    CHECK(s3_iso_time("yesterday") == 0);
+    CHECK(s3_iso_time("") == 0);
 }
 
 TEST_CASE("s3 DeleteObjects result: the keys it refused", "[s3]") {
