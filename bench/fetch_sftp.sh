@@ -45,18 +45,14 @@ log_ms() {
 
 # --- real WAL from pgbench, archived with plain cp, written after a base backup
 wal=$E2E_WORK/wal
-e2e_mkdir "$wal"
-pg_init_primary primary "cp %p $wal/%f" 0
-pg_set primary "max_wal_size = '4GB'"
-pg_start primary
+bench_cp_primary "$wal"
 pg_basebackup_node primary base 127.0.0.1 -X none
 first=$(pg_walfile_name primary "$(pg_sql primary "SELECT pg_current_wal_lsn()")")
 scale=$(((segments + 2) * 16 / 12 + 2))
 note "pgbench -i -s $scale for >= $segments segments after the base backup"
-pg_bench primary -i -q -s "$scale" >"$E2E_WORK/pgbench.log" 2>&1 || fail "pgbench -i failed"
+bench_pgbench_wal "$scale"
 accounts=$(pg_sql primary "SELECT count(*) FROM pgbench_accounts")
-last=$(pg_walfile_name primary "$(pg_switch_wal primary)")
-pg_wait_archived primary "$last" 600
+last=$(pg_sql primary "SELECT last_archived_wal FROM pg_stat_archiver")
 pg_stop primary
 written=$(find "$wal" -name '000000010000000?????????' -size 16M |
   awk -F/ -v f="$first" '$NF > f' | wc -l)
@@ -116,32 +112,14 @@ REPLAY=""
 # whole recovery, the sum of their wall times and the median one.
 # Runs in this shell, not in a $(...): the node must be known to the EXIT trap.
 replay() {
-  local node=replay$((replay_n += 1)) t0 ready start redo cpu restored log deadline calls_log
+  local node=replay$((replay_n += 1)) t0 ready start redo cpu restored log calls_log
   local calls in_command call_median
-  pg_register_node "$node"
-  log=${E2E_NODE_LOG[$node]}
-  e2e_as_user cp -a "${E2E_NODE_DATA[base]}" "${E2E_NODE_DATA[$node]}"
-  # Flushed before the clock starts: the server fsyncs the whole data directory at start-up
-  # (backup_label), which should cost the same in every run.
-  sync
-  pg_set "$node" "log_line_prefix = '%m [%p] $node '" "archive_mode = off" \
-    "restore_command = '$timed $E2E_WORK/$node/calls $2'" ${server_settings[@]+"${server_settings[@]}"}
   calls_log=$E2E_WORK/$node/calls
-  pg_set_address "$node"
-  e2e_as_user touch "${E2E_NODE_DATA[$node]}/recovery.signal"
-  E2E_STARTED+=("$node")
-  printf '%s\n' "${E2E_NODE_DATA[$node]}" >>"$E2E_WORK/.started"
   note "replay: $1 ($node)"
+  bench_prepare_recovery "$node" "$timed $calls_log $2" ${server_settings[@]+"${server_settings[@]}"}
+  log=${E2E_NODE_LOG[$node]}
   t0=$(now_ms)
-  e2e_as_user "$(pg_bin pg_ctl)" -D "${E2E_NODE_DATA[$node]}" -l "$log" -W start >/dev/null ||
-    fail "cannot start $node"
-  deadline=$((SECONDS + 1800))
-  until grep -q 'database system is ready to accept connections' "$log" 2>/dev/null; do
-    grep -q 'database system is shut down' "$log" 2>/dev/null &&
-      fail "$node stopped during recovery"
-    ((SECONDS < deadline)) || fail "$node still recovering after 1800 s"
-    sleep 0.2
-  done
+  bench_recover "$node"
   ready=$(log_ms "$node" 'database system is ready to accept connections')
   start=$(log_ms "$node" 'starting archive recovery')
   redo=$(log_ms "$node" 'redo done at')
@@ -150,9 +128,9 @@ replay() {
   # Before "redo done" only: at the end the server reads the last segment once more.
   restored=$(awk '/redo done at/ { exit } /restored log file "[0-9A-F]+" from archive/ { n++ }
     END { print n + 0 }' "$log")
-  e2e_assert_eq "$node in recovery after the end of WAL" f \
+  expect_eq "$node in recovery after the end of WAL" f \
     "$(pg_sql "$node" "SELECT pg_is_in_recovery()")"
-  e2e_assert_eq "pgbench_accounts rows on $node" "$accounts" \
+  expect_eq "pgbench_accounts rows on $node" "$accounts" \
     "$(pg_sql "$node" "SELECT count(*) FROM pgbench_accounts")"
   ((restored >= segments)) || fail "$node restored only $restored segments"
   pg_stop "$node"
@@ -202,7 +180,7 @@ for c in "$nf_cp" "$nf_local" "$nf_scp" "$nf_remote"; do
   status=0
   # shellcheck disable=SC2086 # word splitting wanted: no path here holds a space
   e2e_as_user env WALFERRY_CONFIG="$E2E_WORK/empty.toml" $c >/dev/null 2>&1 || status=$?
-  e2e_assert_eq "exit status of '$c' for a missing file" 1 "$status"
+  expect_eq "exit status of '$c' for a missing file" 1 "$status"
 done
 [[ ! -e "$restore/RECOVERYXLOG" ]] || fail "a not-found call left $restore/RECOVERYXLOG"
 note "not found: $runs runs each"

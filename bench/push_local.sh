@@ -75,26 +75,9 @@ note "${#segments[@]} segments from pgbench ($first..$last); timing $segment"
 
 # --- pgBackRest: its own repo in the work dir, stanza created against the running server
 pgbr=$E2E_WORK/pgbackrest
-mkdir -p "$pgbr"/{repo,log,lock,spool}
-cat >"$pgbr/pgbackrest.conf" <<EOF
-[global]
-repo1-path=$pgbr/repo
-log-path=$pgbr/log
-lock-path=$pgbr/lock
-spool-path=$pgbr/spool
-log-level-console=warn
-log-level-file=off
-compress-type=lz4
-
-[bench]
-pg1-path=${E2E_NODE_DATA[primary]}
-pg1-port=${E2E_NODE_PORT[primary]}
-pg1-socket-path=$E2E_WORK/primary
-pg1-user=$E2E_USER
-EOF
-pgbackrest=(pgbackrest --config="$pgbr/pgbackrest.conf" --stanza=bench)
-"${pgbackrest[@]}" stanza-create >"$pgbr/stanza-create.log" 2>&1 ||
-  { cat "$pgbr/stanza-create.log" >&2; fail "pgbackrest stanza-create failed"; }
+mkdir -p "$pgbr/repo"
+bench_pgbackrest "$pgbr" "repo1-path=$pgbr/repo"
+pgbackrest=("${PGBACKREST[@]}")
 pgbr_dir=$(printf '%s/repo/archive/bench/15-1/%s' "$pgbr" "${segment:0:16}")
 
 # --- the timed pushes, side by side in one hyperfine run. Every run starts from the same state:

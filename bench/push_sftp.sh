@@ -32,15 +32,10 @@ rate() { awk -v n="$1" -v ms="$2" 'BEGIN { printf "%.1f", n * 1000 / ms }'; }
 # --- real WAL from pgbench, archived with plain cp
 need=$((segments > runs ? segments + 2 : runs + 2))
 wal=$E2E_WORK/wal
-e2e_mkdir "$wal"
-pg_init_primary primary "cp %p $wal/%f" 0
-pg_set primary "max_wal_size = '4GB'"
-pg_start primary
+bench_cp_primary "$wal"
 scale=$((need * 16 / 12 + 2))
 note "pgbench -i -s $scale for >= $need segments"
-pg_bench primary -i -q -s "$scale" >"$E2E_WORK/pgbench.log" 2>&1 || fail "pgbench -i failed"
-last=$(pg_walfile_name primary "$(pg_switch_wal primary)")
-pg_wait_archived primary "$last" 600
+bench_pgbench_wal "$scale"
 pg_stop primary
 mapfile -t all < <(find "$wal" -name '000000010000000?????????' -size 16M | LC_ALL=C sort | tail -n "$need")
 ((${#all[@]} >= need)) || fail "only ${#all[@]} segments"
@@ -90,26 +85,8 @@ for f in "${sustained[@]}"; do
   e2e_as_user cp "$f" "$pgwal/"
   e2e_as_user touch "$pgwal/archive_status/${f##*/}.ready"
 done
-# sustained COMMAND: the archiver's loop, run as the test user in one shell: for each segment,
-# COMMAND with %f replaced by its name, through `sh -c` as PostgreSQL's system() runs
-# archive_command, then its .ready renamed to .done. Prints milliseconds.
-sustained() {
-  local loop=$E2E_WORK/archiver-loop.sh
-  {
-    printf 'command=%q\nstatus=%q\n' "$1" "$pgwal/archive_status"
-    printf 'segments=(%s)\n' "${sustained[*]##*/}"
-    cat <<'EOS'
-t0=$(date +%s%N)
-for f in "${segments[@]}"; do
-  sh -c "${command//%f/$f}" || { echo "failed on $f" >&2; exit 1; }
-  mv "$status/$f.ready" "$status/$f.done"
-done
-echo $((($(date +%s%N) - t0) / 1000000))
-EOS
-  } >"$loop"
-  chmod 644 "$loop"
-  e2e_as_user bash "$loop" | tail -n 1
-}
+# sustained COMMAND: bench_archiver_loop over the sustained segments (prints milliseconds).
+sustained() { bench_archiver_loop "$1" "$pgwal/archive_status" "${sustained[@]##*/}"; }
 chown -R "$E2E_USER" "$pgwal"
 note "sustained: walferry-push, $segments segments in pg_wal"
 s_walferry=$(sustained "$push -c $cfg $pgwal/%f") || fail "walferry-push failed"

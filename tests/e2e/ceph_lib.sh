@@ -359,14 +359,15 @@ ceph_s3() {
   local method=$1 path=$2 body=${3:-}
   shift $(($# >= 3 ? 3 : 2))
   local sha=$CEPH_EMPTY_SHA256
-  local -a data=()
+  local -a data=() how=(-X "$method")
+  [[ "$method" != HEAD ]] || how=(-I) # -X HEAD would wait for a body
   if [[ -n "$body" ]]; then
     sha=$(sha256sum <"$body") sha=${sha%% *}
     data=(--data-binary "@$body" -H 'Content-Type: application/octet-stream')
   fi
   curl -s -o "$CEPH_S3_BODY" -w '%{http_code}' --max-time 120 --cacert "$CEPH_CA" \
     --aws-sigv4 "aws:amz:$CEPH_REGION:s3" --user "$CEPH_ACCESS_KEY:$CEPH_SECRET_KEY" \
-    -X "$method" -H "x-amz-content-sha256: $sha" "${data[@]}" "$@" "$CEPH_ENDPOINT$path" || true
+    "${how[@]}" -H "x-amz-content-sha256: $sha" "${data[@]}" "$@" "$CEPH_ENDPOINT$path" || true
 }
 
 # ceph_s3_get KEY OUT: download s3://$CEPH_BUCKET/KEY to OUT; fails the test unless HTTP 200.
@@ -376,6 +377,9 @@ ceph_s3_get() {
   [[ "$code" == 200 ]] || fail "GET $1: HTTP $code $(head -c 300 "$CEPH_S3_BODY")"
   cp -- "$CEPH_S3_BODY" "$2"
 }
+
+# ceph_s3_has KEY: true if s3://$CEPH_BUCKET/KEY exists (HEAD answers 200).
+ceph_s3_has() { [[ "$(ceph_s3 HEAD "/$CEPH_BUCKET/$1")" == 200 ]]; }
 
 # ceph_s3_list PREFIX: every key of $CEPH_BUCKET under PREFIX, one a line, in S3 order
 # (ListObjectsV2, following continuation tokens). Keys must not need XML unescaping (WAL names,

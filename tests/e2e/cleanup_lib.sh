@@ -144,3 +144,26 @@ cl_decision() {
   [[ -n "$line" ]] || fail "no decision about $2 in the dry-run report"
   printf '%s' "${line%% *}"
 }
+
+# cl_make_tree_archive DIR [EXT]: a generated archive of empty files (16 MiB segments assumed)
+# as the test user: timelines 1 -> 2 -> 4 and a sibling 3 of 4 (their .history files), .partial
+# files, .backup files, README.txt and an unknown name; EXT after every segment and .partial.
+# Prints the number of files.
+cl_make_tree_archive() {
+  local dir=$1 ext=${2:-} s files=()
+  for s in {1..10}; do files+=("$(cl_seg_name 1 "$s")$ext"); done
+  for s in {6..12}; do files+=("$(cl_seg_name 2 "$s")$ext"); done
+  for s in {8..11}; do files+=("$(cl_seg_name 3 "$s")$ext"); done
+  for s in {10..14}; do files+=("$(cl_seg_name 4 "$s")$ext"); done
+  files+=("$(cl_seg_name 1 6).partial$ext" "$(cl_seg_name 2 10).partial$ext"
+    "$(cl_seg_name 1 3).00000028.backup" "$(cl_seg_name 2 9).00000060.backup" README.txt
+    "$(cl_seg_name 1 2).unknown")
+  # shellcheck disable=SC2016 # the scripts are for the test user's bash
+  e2e_as_user bash -c 'cd "$1" && shift && touch -- "$@"' sh "$dir" "${files[@]}"
+  # shellcheck disable=SC2016
+  e2e_as_user bash -c 'cd "$1" &&
+    printf "1\t0/6000060\tno recovery target specified\n" >00000002.history &&
+    printf "1\t0/6000060\tfirst\n\n2\t0/8000028\tabandoned\n" >00000003.history &&
+    printf "# comment\n1\t0/6000060\tfirst\n2\t0/A000000\tthird\n" >00000004.history' sh "$dir"
+  echo $((${#files[@]} + 3))
+}

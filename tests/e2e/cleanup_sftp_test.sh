@@ -38,20 +38,7 @@ e2e_mkdir "$PRISTINE" "$E2E_WORK/sb1"
 
 # The archive: empty files (16 MiB segments assumed), made as the test user.
 seg() { printf '%08X%08X%08X' "$1" 0 "$2"; }
-make_archive() {
-  local ext=$1 s files=()
-  for s in {1..10}; do files+=("$(seg 1 "$s")$ext"); done
-  for s in {6..12}; do files+=("$(seg 2 "$s")$ext"); done
-  for s in {8..11}; do files+=("$(seg 3 "$s")$ext"); done
-  for s in {10..14}; do files+=("$(seg 4 "$s")$ext"); done
-  files+=("$(seg 1 6).partial$ext" "$(seg 2 10).partial$ext" "$(seg 1 3).00000028.backup"
-    "$(seg 2 9).00000060.backup" README.txt "$(seg 1 2).unknown")
-  e2e_as_user bash -c 'cd "$1" && shift && touch -- "$@"' sh "$PRISTINE" "${files[@]}"
-  e2e_as_user bash -c 'cd "$1" &&
-    printf "1\t0/6000060\tno recovery target specified\n" >00000002.history &&
-    printf "1\t0/6000060\tfirst\n\n2\t0/8000028\tabandoned\n" >00000003.history &&
-    printf "# comment\n1\t0/6000060\tfirst\n2\t0/A000000\tthird\n" >00000004.history' sh "$PRISTINE"
-}
+make_archive() { cl_make_tree_archive "$PRISTINE" "$1" >/dev/null; }
 
 # reset: the pristine archive, both remotely and as the local copy.
 reset() {
