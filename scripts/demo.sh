@@ -117,8 +117,11 @@ load() {
   wait "$bench" || { cat "$log"; fail "pgbench failed"; }
   say "pgbench: $(grep -E '^tps' "$log" | head -n 1)"
 }
-# in_every_archive MIN: every archive holds at least MIN files.
-in_every_archive() { (($(count sb1) >= $1 && $(count sb2) >= $1 && $(count local) >= $1)); }
+# in_every_archive_named NAME: every archive holds NAME.
+in_every_archive_named() {
+  local dest
+  for dest in "${dests[@]}"; do [[ -f "${archive[$dest]}/$1.zst" ]] || return 1; done
+}
 # backlog_at_least MIN: the backlog holds at least MIN files.
 backlog_at_least() { (($(backlog_files) >= $1)); }
 # drained: walferry-push --drain (quiet), then true if the backlog is empty.
@@ -176,9 +179,11 @@ say "archive_timeout  $(pg_sql primary "SHOW archive_timeout") (a segment at lea
 pg_bench primary -i -q -s 2 >"$E2E_WORK/pgbench-init.log" 2>&1 ||
   { cat "$E2E_WORK/pgbench-init.log"; fail "pgbench -i failed"; }
 say "pgbench -i -s 2: $(pg_sql primary "SELECT count(*) FROM pgbench_accounts") accounts"
-e2e_wait_for 60 "the first segments in every archive" in_every_archive 2
-say "every file went to sb1, sb2 and local in parallel, compressed and checksummed:"
-say "$(count sb1) files in each so far"
+switched=$(pg_walfile_name primary "$(pg_switch_wal primary)")
+pg_wait_archived primary "$switched" 60
+e2e_wait_for 60 "$switched in every archive" in_every_archive_named "$switched"
+say "pg_switch_wal(): up to $switched archived, each file to sb1, sb2 and local in parallel,"
+say "compressed and checksummed: $(count sb1) files in each so far"
 
 step "3. Two standbys from base backups, each registered as a cleanup consumer"
 # backup_file: the newest backup history file the primary wrote (a base backup's start).
@@ -265,9 +270,7 @@ pg_sql stream "CHECKPOINT" >/dev/null
 say "stream promoted: timeline $(pg_sql stream "SELECT timeline_id FROM pg_control_checkpoint()")," \
   "writing $(pg_sql stream "SELECT pg_walfile_name(pg_current_wal_lsn())")"
 say "its archive_command is the same walferry-push with the same walferry.toml: nothing to edit"
-for dest in "${dests[@]}"; do
-  e2e_wait_for 60 "00000002.history in $dest" test -f "${archive[$dest]}/00000002.history.zst"
-done
+e2e_wait_for 60 "00000002.history in every archive" in_every_archive_named 00000002.history
 say "00000002.history in sb1, sb2 and local:"
 zstd -q -d -c "${archive[local]}/00000002.history.zst" | indent
 partial=$(files local | sed -n 's/\.zst$//; /\.partial$/p')
