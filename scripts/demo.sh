@@ -133,7 +133,8 @@ drained() {
 timelines() {
   files "$1" | sed -n 's/^\([0-9A-F]\{8\}\)\([0-9A-F]\{16\}\)\.zst$/\1 \1\2/p' |
     awk '$1 != tli { if (tli != "") print line; tli = $1; first = $2; n = 0 }
-         { n++; line = sprintf("timeline %d: %s .. %s (%d segments)", tli + 0, first, $2, n) }
+         { n++; t = tli; sub(/^0+/, "", t)
+           line = sprintf("timeline %s: %s .. %s (%d segment%s)", t, first, $2, n, n == 1 ? "" : "s") }
          END { if (tli != "") print line }'
 }
 # cleanup_everywhere CONSUMER CUTOFF: walferry-cleanup --consumer on each archive, as every
@@ -182,7 +183,7 @@ say "pgbench -i -s 2: $(pg_sql primary "SELECT count(*) FROM pgbench_accounts") 
 switched=$(pg_walfile_name primary "$(pg_switch_wal primary)")
 pg_wait_archived primary "$switched" 60
 e2e_wait_for 60 "$switched in every archive" in_every_archive_named "$switched"
-say "pg_switch_wal(): up to $switched archived, each file to sb1, sb2 and local in parallel,"
+say "pg_switch_wal(): $switched archived; each file went to sb1, sb2 and local in parallel,"
 say "compressed and checksummed: $(count sb1) files in each so far"
 
 step "3. Two standbys from base backups, each registered as a cleanup consumer"
@@ -229,8 +230,14 @@ started=$SECONDS
 pg_switch_and_wait primary warm
 restored=$(grep -c 'walferry-fetch: restored [0-9A-F]\{24\} from' "${E2E_NODE_LOG[warm]}" || true)
 spooled=$(grep -c 'walferry-fetch: restored [0-9A-F]\{24\} from the prefetch spool' "${E2E_NODE_LOG[warm]}" || true)
-say "caught up in $((SECONDS - started))s: replayed to $(lsn warm), $restored segments restored," \
-  "$spooled of them from the prefetch spool (fetched ahead while it replayed)"
+say "caught up in $((SECONDS - started))s: replayed to $(lsn warm), $restored segments restored,"
+say "$spooled of them from the prefetch spool (fetched ahead while it replayed)"
+pg_sql primary "CHECKPOINT" >/dev/null
+pg_switch_and_wait primary warm
+pg_sql warm "CHECKPOINT" >/dev/null
+warm_cutoff=$(redo_file warm)
+say "a restartpoint on warm (CHECKPOINT): it would start again from $warm_cutoff; this is"
+say "its last one in this demo (automatic ones are off on it), so it holds back cleanup below"
 
 step "6. Standby host sb2 goes away (its sshd stopped): the primary goes on, sb2's files wait"
 sshd_stop sb2
@@ -241,7 +248,8 @@ pg_switch_and_wait primary warm
 e2e_wait_for 60 "files in sb2's backlog" backlog_at_least 2
 say "backlog for sb2: $(backlog_files) files, $(human "$(backlog_bytes)") compressed, in $(short "$spool")/backlog/sb2"
 say "sb2 holds $(count sb2) files, sb1 $(count sb1), local $(count local)"
-say "the warm standby did not notice: it restores from sb1 first"
+say "the warm standby still restores every segment from sb1; only its asks for one not archived"
+say "yet wait for sb2's retries ([fetch] retries = 3), so it lagged a little behind"
 
 step "7. sb2 is back: the backlog drains"
 sshd_restart sb2
@@ -256,11 +264,7 @@ e2e_wait_for 120 "the same files in the three archives" same_everywhere
 say "backlog empty; sb1, sb2 and local hold the same $(count local) files"
 
 step "8. The primary is lost; the streaming standby is promoted"
-pg_sql primary "CHECKPOINT" >/dev/null
 pg_switch_and_wait primary warm
-pg_sql warm "CHECKPOINT" >/dev/null
-warm_cutoff=$(redo_file warm)
-say "(the warm standby made a restartpoint: it would start again from $warm_cutoff)"
 primary_pid=$(pid primary)
 pg_stop primary fast
 say "primary (PID $primary_pid) stopped; its archiver had pushed every complete segment"
@@ -285,9 +289,11 @@ say "warm's log: $(grep -o 'new target timeline is 2' "${E2E_NODE_LOG[warm]}" | 
   "replayed to $(lsn warm), the new primary's $E2E_SWITCH_LSN"
 
 step "10. Cleanup: a file goes only when every consumer is past it"
+pg_sql stream "CHECKPOINT" >/dev/null
 stream_cutoff=$(redo_file stream)
-say "warm still needs $warm_cutoff on (its last restartpoint), stream $stream_cutoff on"
-say "(its last checkpoint); each reports its position, as archive_cleanup_command would with %r:"
+say "warm still needs $warm_cutoff on (its last restartpoint), stream, now the primary,"
+say "$stream_cutoff on (its last checkpoint); each reports its position, as"
+say "archive_cleanup_command = 'walferry-cleanup --consumer NAME ARCHIVE %r' does:"
 say "walferry-cleanup --consumer warm ARCHIVE $warm_cutoff"
 cleanup_everywhere warm "$warm_cutoff"
 say "walferry-cleanup --consumer stream ARCHIVE $stream_cutoff"
@@ -314,8 +320,8 @@ e2e_wait_for 120 "the same files in the three archives" same_everywhere
 stats=$(e2e_archive_verify "${archive[local]}")
 raw=$(awk '$1 == "raw" { print $2 }' <<<"$stats")
 stored=$(awk '$1 == "stored" { print $2 }' <<<"$stats")
-say "archives: $(awk '$1 == "segments" { print $2 }' <<<"$stats") segments in each, every file" \
-  "checked with plain 'zstd -d'; raw $(human "$raw"), stored $(human "$stored")"
+say "each archive: $(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 } NR == 4 { exit }' <<<"$stats"),"
+say "every file checked with plain 'zstd -d'; raw $(human "$raw"), stored $(human "$stored")"
 
 step "12. walferry-status: what every archive holds"
 if [[ -x "$(walferry_bin walferry-status)" ]]; then
