@@ -129,6 +129,12 @@ drained() {
   e2e_as_user "$PUSH" --drain -c "$cfg" >/dev/null 2>&1 || true
   backlog_empty
 }
+# drained_and CMD...: a --drain (quiet) first, then CMD: for waits on what a push that failed
+# for one destination would leave in its backlog.
+drained_and() {
+  e2e_as_user "$PUSH" --drain -c "$cfg" >/dev/null 2>&1 || true
+  "$@"
+}
 # timelines DEST: per timeline, the first and last segment and how many DEST's archive holds.
 timelines() {
   files "$1" | sed -n 's/^\([0-9A-F]\{8\}\)\([0-9A-F]\{16\}\)\.zst$/\1 \1\2/p' |
@@ -253,10 +259,17 @@ say "yet wait for sb2's retries ([fetch] retries = 3), so it lagged a little beh
 
 step "7. sb2 is back: the backlog drains"
 sshd_restart sb2
-say "sshd sb2 started again, PID ${SSHD_PID[sb2]}"
+sshd_wait_answering sb2
+say "sshd sb2 started again, PID ${SSHD_PID[sb2]}; $(backlog_files) files in its backlog"
 say "walferry-push --drain (what every later push does first, oldest file first):"
-e2e_as_user "$PUSH" --drain -v -c "$cfg" 2>&1 | indent ||
-  fail "walferry-push --drain failed"
+drain_out=$(e2e_as_user "$PUSH" --drain -v -c "$cfg" 2>&1) ||
+  { printf '%s\n' "$drain_out"; fail "walferry-push --drain failed"; }
+if [[ -n "$drain_out" ]]; then
+  indent <<<"$drain_out"
+else
+  say "(nothing left to send: the archiver's own pushes had sent it first)"
+fi
+say "backlog now: $(backlog_files) files; sb2 holds $(count sb2) files, sb1 $(count sb1), local $(count local)"
 load "$seconds"
 pg_switch_and_wait primary warm
 e2e_wait_for 120 "an empty backlog" drained
@@ -274,7 +287,7 @@ pg_sql stream "CHECKPOINT" >/dev/null
 say "stream promoted: timeline $(pg_sql stream "SELECT timeline_id FROM pg_control_checkpoint()")," \
   "writing $(pg_sql stream "SELECT pg_walfile_name(pg_current_wal_lsn())")"
 say "its archive_command is the same walferry-push with the same walferry.toml: nothing to edit"
-e2e_wait_for 60 "00000002.history in every archive" in_every_archive_named 00000002.history
+e2e_wait_for 60 "00000002.history in every archive" drained_and in_every_archive_named 00000002.history
 say "00000002.history in sb1, sb2 and local:"
 zstd -q -d -c "${archive[local]}/00000002.history.zst" | indent
 partial=$(files local | sed -n 's/\.zst$//; /\.partial$/p')
@@ -305,7 +318,7 @@ if [[ -n "$removed" ]]; then
 fi
 say "kept in each archive ($(count local) files): the .history and .backup files and"
 timelines local | indent
-same_everywhere || fail "the archives differ after cleanup"
+e2e_wait_for 120 "the same files in the three archives" drained_and same_everywhere
 
 step "11. Data: the promoted server and the standby that followed it hold the same rows"
 pg_switch_and_wait stream warm
@@ -315,31 +328,36 @@ warm_digest=$(pg_tables_digest warm)
 paste -d '\n' <(sed 's/^/     stream  /' <<<"$stream_digest") <(sed 's/^/     warm    /' <<<"$warm_digest")
 [[ "$stream_digest" == "$warm_digest" ]] || fail "the data differ"
 say "identical"
-e2e_wait_for 120 "an empty backlog" drained
-e2e_wait_for 120 "the same files in the three archives" same_everywhere
-stats=$(e2e_archive_verify "${archive[local]}")
-raw=$(awk '$1 == "raw" { print $2 }' <<<"$stats")
-stored=$(awk '$1 == "stored" { print $2 }' <<<"$stats")
-say "each archive: $(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 } NR == 4 { exit }' <<<"$stats"),"
-say "every file checked with plain 'zstd -d'; raw $(human "$raw"), stored $(human "$stored")"
 
-step "12. walferry-status: what every archive holds"
-if [[ -x "$(walferry_bin walferry-status)" ]]; then
-  status=0
-  e2e_as_user "$(walferry_bin walferry-status)" -c "$cfg" >"$E2E_WORK/status.out" 2>&1 || status=$?
-  indent <"$E2E_WORK/status.out"
-  ((status == 0)) || fail "walferry-status exited $status, expected 0 (OK)"
-  say "exit status 0: OK"
-else
-  say "walferry-status is not built in this checkout: skipped"
-fi
-
-step "13. Stopping every server"
+step "12. The PostgreSQL servers stop; walferry-status looks at the archives"
+say "(stopped first, so that no new WAL file arrives while it looks)"
 for node in warm stream; do
   node_pid=$(pid "$node")
   pg_stop "$node" fast
   say "PostgreSQL $node (PID $node_pid) stopped"
 done
+e2e_wait_for 120 "an empty backlog" drained
+e2e_wait_for 120 "the same files in the three archives" same_everywhere
+stats=$(e2e_archive_verify "${archive[local]}")
+raw=$(awk '$1 == "raw" { print $2 }' <<<"$stats")
+stored=$(awk '$1 == "stored" { print $2 }' <<<"$stats")
+say "sb1, sb2 and local hold the same $(count local) files:" \
+  "$(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 } NR == 4 { exit }' <<<"$stats");"
+say "every file checked with plain 'zstd -d'; raw $(human "$raw"), stored $(human "$stored");" \
+  "backlog empty"
+# walferry-status: only where it was built (a checkout from before it skips this).
+if [[ -x "$(walferry_bin walferry-status)" ]]; then
+  say "walferry-status -c walferry.toml:"
+  status=0
+  e2e_as_user "$(walferry_bin walferry-status)" -c "$cfg" >"$E2E_WORK/status.out" 2>&1 || status=$?
+  indent <"$E2E_WORK/status.out"
+  ((status == 0)) || fail "walferry-status exited $status, expected 0 (OK)"
+  say "exit status 0: OK (1 would be a warning, 2 critical)"
+else
+  say "walferry-status is not built in this checkout: skipped"
+fi
+
+step "13. The standby hosts stop"
 for dest in sb1 sb2; do
   sshd_pid=${SSHD_PID[$dest]}
   sshd_stop "$dest"
