@@ -194,7 +194,9 @@ say "compressed and checksummed: $(count sb1) files in each so far"
 
 step "3. Two standbys from base backups, each registered as a cleanup consumer"
 # backup_file: the newest backup history file the primary wrote (a base backup's start).
-backup_file() { find "${E2E_NODE_DATA[primary]}/pg_wal" -maxdepth 1 -name '*.backup' -printf '%f\n' | sort | tail -n 1; }
+backup_file() {
+  find "${E2E_NODE_DATA[primary]}/pg_wal" -maxdepth 1 -name '*.backup' -printf '%f\n' | sort | tail -n 1
+}
 pg_basebackup_node primary warm 127.0.0.1 -X none
 warm_backup=$(backup_file)
 write_config "$warm_cfg" "$E2E_WORK/spool-warm" -- sb1 sb2
@@ -219,7 +221,8 @@ pg_start stream
 pg_wait_sql stream 60 "SELECT count(*) = 1 FROM pg_stat_wal_receiver WHERE status = 'streaming'"
 say "stream: PID $(pid stream), streaming; warm starts later, to show a catch-up from the archive"
 say "Each standby is registered as a consumer of each archive with its base backup, before it"
-say "needs anything, so no cleanup removes what it will ask for:"
+say "needs anything, so no cleanup removes what it will ask for (what is older than the first"
+say "base backup no one needs: it goes now):"
 say "walferry-cleanup --consumer warm ARCHIVE $warm_backup"
 cleanup_everywhere warm "$warm_backup"
 say "walferry-cleanup --consumer stream ARCHIVE $stream_backup"
