@@ -19,15 +19,6 @@ std::optional<std::uint64_t> recovering_server_sysid(const std::string& cwd,
     return read_pg_control_sysid(cwd);
 }
 
-void check_server_cluster(std::uint64_t segment_sysid, std::uint64_t server,
-                          const std::string& file, const std::string& where) {
-    if (segment_sysid == server) return;
-    throw Error(ErrorCode::kForeignCluster,
-                "\"" + file + "\" in " + where + " belongs to another cluster: system identifier " +
-                    std::to_string(segment_sysid) + ", the recovering server's is " +
-                    std::to_string(server) + " (global/pg_control)");
-}
-
 void check_archive_cluster(Store& store, std::uint64_t segment_sysid, const std::string& file) {
     std::optional<ArchiveInfo> info = read_archive_info(store);
     if (!info) {

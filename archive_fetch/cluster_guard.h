@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "archive/checked_reader.h"
 #include "store/store.h"
 
 namespace walferry {
@@ -21,10 +22,6 @@ namespace walferry {
 // the one found cannot be read or is damaged.
 std::optional<std::uint64_t> recovering_server_sysid(const std::string& cwd,
                                                      const std::string& target_path);
-
-// Error(kForeignCluster) naming `file` in `where` unless `segment_sysid` is `server`'s.
-void check_server_cluster(std::uint64_t segment_sysid, std::uint64_t server,
-                          const std::string& file, const std::string& where);
 
 // Error(kForeignCluster) naming `file` and the store unless the store's walferry.info records
 // `segment_sysid`; an archive without walferry.info cannot vouch for any segment.

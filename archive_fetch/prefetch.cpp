@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "archive_fetch/checked_reader.h"
+#include "archive/checked_reader.h"
 #include "archive_fetch/prefetch_plan.h"
 #include "base/durable_file.h"
 #include "base/error.h"

@@ -13,7 +13,8 @@
 #include <optional>
 #include <unordered_set>
 
-#include "archive_fetch/checked_reader.h"
+#include "archive/checked_reader.h"
+#include "archive/spool_layout.h"
 #include "archive_fetch/cluster_guard.h"
 #include "archive_fetch/prefetch_plan.h"
 #include "archive_fetch/temp_file.h"
@@ -30,8 +31,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kLockName = "lock";
-constexpr std::string_view kOkSuffix = ".ok";
-constexpr std::string_view kNotePrefix = "damaged.";
+constexpr std::string_view kOkSuffix = kPrefetchOkSuffix;
+constexpr std::string_view kNotePrefix = kPrefetchNotePrefix;
 // A note is at most four fields of kMaxDamageNoteField bytes; anything longer is not one.
 constexpr std::size_t kMaxNoteBytes = 4 * (kMaxDamageNoteField + 8);
 

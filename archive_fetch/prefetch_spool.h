@@ -34,7 +34,7 @@
 #include <string>
 #include <vector>
 
-#include "archive_fetch/damage_note.h"
+#include "archive/damage_note.h"
 #include "archive_fetch/restore_file.h"
 #include "base/unique_fd.h"
 #include "cli/config.h"

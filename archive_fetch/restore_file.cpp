@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "archive/archive_info.h"
-#include "archive_fetch/checked_reader.h"
+#include "archive/checked_reader.h"
 #include "archive_fetch/cluster_guard.h"
 #include "archive_fetch/temp_file.h"
 #include "base/error.h"

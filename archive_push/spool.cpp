@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "archive/sha256.h"
 #include "base/error.h"
 #include "base/spool_dir.h"
 #include "store/file_store.h"
@@ -14,32 +13,6 @@
 namespace walferry {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-constexpr std::size_t kMaxKey = 200;
-
-}  // namespace
-
-std::string destination_key(const std::string& name) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string key;
-    for (unsigned char c : name) {
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '_' || c == '-') {
-            key += static_cast<char>(c);
-        } else {
-            key += '%';
-            key += kHex[c >> 4];
-            key += kHex[c & 15];
-        }
-    }
-    if (key.empty() || key.size() > kMaxKey) {
-        auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(name.data()), name.size());
-        key = "sha256-" + to_hex(sha256(bytes));
-    }
-    return key;
-}
 
 Spool::Spool(std::string dir) : dir_(std::move(dir)) {
     if (dir_.empty() || dir_[0] != '/') {
@@ -52,7 +25,7 @@ void Spool::check_outside_data_dir(const std::string& wal_path) const {
 }
 
 std::unique_ptr<Store> Spool::backlog(const std::string& name, bool create) const {
-    const std::string relative = "backlog/" + destination_key(name);
+    const std::string relative = std::string(kSpoolBacklogDir) + "/" + destination_key(name);
     if (!open_spool_dir(dir_, relative, create)) return nullptr;
     return std::make_unique<FileStore>(dir_ + "/" + relative);
 }

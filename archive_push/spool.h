@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/spool_layout.h"
 #include "store/store.h"
 
 namespace walferry {
@@ -44,9 +45,5 @@ class Spool {
   private:
     std::string dir_;
 };
-
-// A file-name-safe key for a destination name (URLs contain '/'): [A-Za-z0-9_-] kept, every other
-// byte as %XX; names whose key would be too long become "sha256-<hex>".
-std::string destination_key(const std::string& name);
 
 }  // namespace walferry

@@ -15,7 +15,7 @@ namespace walferry {
 
 namespace {
 
-constexpr char kNotes[] = "unreachable";
+constexpr std::string_view kNotes = kSpoolUnreachableDir;
 
 // <spool>/unreachable, opened as spool_dir.h says; an invalid fd if it cannot be (a refused
 // one included: the notes only save time, and the spool's other uses say what is wrong).

@@ -18,8 +18,6 @@
 
 namespace walferry {
 
-inline constexpr std::int64_t kRetryUnreachableAfterS = 30;
-
 // Seconds since each destination was last found unreachable (nullopt: it answered last time).
 std::vector<std::optional<std::int64_t>> unreachable_ages(const Spool& spool,
                                                           const std::vector<std::string>& names);

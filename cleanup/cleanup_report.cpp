@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "base/error.h"
+#include "base/human_units.h"
 
 namespace walferry {
 
@@ -15,19 +16,6 @@ namespace {
 void check_report_write(int written, std::FILE* out) {
     if (written >= 0 || out != stderr) return;
     throw Error(ErrorCode::kIo, "cannot write the -d report to stderr: " + errno_text(errno));
-}
-
-std::string human_bytes(std::uint64_t bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(bytes);
-    std::size_t u = 0;
-    while (v >= 1024 && u + 1 < std::size(units)) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return buf;
 }
 
 }  // namespace

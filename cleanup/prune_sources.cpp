@@ -1,62 +1,21 @@
 #include "cleanup/prune_sources.h"
 
-#include <libpq-fe.h>
-
 #include <algorithm>
-#include <memory>
 #include <tuple>
 
 #include "base/error.h"
+#include "pg/pg_connection.h"
 #include "wal/lsn.h"
 
 namespace walferry {
 
 namespace {
 
-using PgConn = std::unique_ptr<PGconn, decltype(&PQfinish)>;
-using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
-
-std::string one_line(const char* text) {
-    std::string out = text ? text : "";
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    for (char& c : out) c = (c == '\n' || c == '\t') ? ' ' : c;
-    return out;
-}
-
-class Server {
+// Every failure to ask a server stops the prune before anything is removed.
+class Server : public PgConnection {
   public:
-    explicit Server(const ServerSpec& spec) : spec_(spec), conn_(nullptr, &PQfinish) {
-        // connect_timeout first: a value in the operator's conninfo overrides it.
-        const char* keys[] = {"connect_timeout", "dbname", "application_name", nullptr};
-        const char* values[] = {"10", spec.conninfo.c_str(), "walferry-cleanup", nullptr};
-        conn_.reset(PQconnectdbParams(keys, values, 1));
-        if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
-            fail("cannot connect: " +
-                 one_line(conn_ ? PQerrorMessage(conn_.get()) : "out of memory"));
-        }
-    }
-
-    // The single row of `sql`, every column as text ("" for NULL).
-    std::vector<std::string> row(const char* sql) {
-        PgResult res(PQexec(conn_.get(), sql), &PQclear);
-        if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
-            fail("query failed: " + one_line(PQerrorMessage(conn_.get())));
-        }
-        if (PQntuples(res.get()) != 1) fail(std::string("unexpected result of ") + sql);
-        std::vector<std::string> out;
-        for (int i = 0; i < PQnfields(res.get()); ++i)
-            out.emplace_back(PQgetvalue(res.get(), 0, i));
-        return out;
-    }
-
-    [[noreturn]] void fail(const std::string& why) const {
-        throw Error(ErrorCode::kUnavailable,
-                    "server \"" + spec_.name + "\": " + why + "; nothing removed");
-    }
-
-  private:
-    const ServerSpec& spec_;
-    PgConn conn_;
+    explicit Server(const ServerSpec& spec)
+        : PgConnection(spec.name, spec.conninfo, "walferry-cleanup", "nothing removed") {}
 };
 
 std::uint32_t parse_tli(Server& server, const std::string& text) {

@@ -8,15 +8,18 @@ set(allowed_wal       "base;wal")
 set(allowed_store     "base;store")
 set(allowed_sftp      "base;store;store/sftp")
 set(allowed_archive   "base;wal;store;archive")
-set(allowed_cli       "base;wal;store;store/sftp;archive;cli")
-set(commands_may      "base;wal;store;store/sftp;archive;cli")
+set(allowed_pg        "base;pg")
+set(allowed_cli       "base;wal;store;store/sftp;archive;pg;cli")
+set(commands_may      "base;wal;store;store/sftp;archive;pg;cli")
 set(allowed_archive_push  "${commands_may};archive_push")
 set(allowed_archive_fetch "${commands_may};archive_fetch")
 set(allowed_cleanup       "${commands_may};cleanup")
+set(allowed_status        "${commands_may};status")
 
 set(layers "common/base:base" "common/wal:wal" "common/store/sftp:sftp" "common/store:store"
-           "common/archive:archive" "common/cli:cli"
-           "archive_push:archive_push" "archive_fetch:archive_fetch" "cleanup:cleanup")
+           "common/archive:archive" "common/pg:pg" "common/cli:cli"
+           "archive_push:archive_push" "archive_fetch:archive_fetch" "cleanup:cleanup"
+           "status:status")
 
 set(violations 0)
 foreach(entry ${layers})

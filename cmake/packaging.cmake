@@ -16,7 +16,9 @@ each WAL file in every destination (local directories, sftp://) and never
 overwrites one. walferry-fetch (restore_command) verifies size and checksum
 before handing a file to PostgreSQL and tells a file not archived yet from a
 broken one. walferry-cleanup (archive_cleanup_command, cron, systemd timer) is
-a timeline-aware drop-in for pg_archivecleanup.")
+a timeline-aware drop-in for pg_archivecleanup. walferry-status shows what
+every archive holds per timeline, gaps, damage, backlog and lag, as text, JSON
+or Prometheus metrics, with monitoring-plugin exit statuses.")
 set(WALFERRY_PACKAGE_MAINTAINER
     "walferry maintainers <maintainers@users.noreply.b-seed-89b91a55.example>"
     CACHE STRING "Maintainer field of the Debian package")

@@ -10,6 +10,7 @@ packages=(
   catch2 libtomlplusplus-dev libcli11-dev
   postgresql postgresql-contrib openssh-server openssh-client
   pgbackrest lz4 hyperfine procps iproute2 util-linux sudo
+  prometheus # promtool: walferry-status --prometheus is checked with `promtool check metrics`
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ((EUID == 0)) || { echo "scripts/package.sh installs a package: run it as root" >&2; exit 1; }
 build=build/release
-tools=(walferry-push walferry-fetch walferry-cleanup)
+tools=(walferry-push walferry-fetch walferry-cleanup walferry-status)
 
 fail() {
   echo "FAIL: $*" >&2
@@ -52,6 +52,7 @@ trap finish EXIT
 echo "== contents"
 contents=$(dpkg-deb --contents "$deb" | awk '{print $NF}' | sed 's|^\./|/|')
 for path in /usr/bin/walferry-push /usr/bin/walferry-fetch /usr/bin/walferry-cleanup \
+  /usr/bin/walferry-status /usr/share/man/man1/walferry-status.1.gz \
   /usr/share/man/man1/walferry-push.1.gz /usr/share/man/man1/walferry-fetch.1.gz \
   /usr/share/man/man1/walferry-cleanup.1.gz /usr/share/doc/walferry/walferry.toml \
   /usr/lib/systemd/system/walferry-cleanup.service /usr/lib/systemd/system/walferry-cleanup.timer \
@@ -106,7 +107,7 @@ for tool in "${tools[@]}"; do
   page=$(installed_file "/usr/share/man/man1/$tool.1.gz")
   zcat "$page" | grep -q "^\.TH ${tool^^} \"1\"" || fail "$page is no man page of $tool"
 done
-echo "  walferry-push.1, walferry-fetch.1 and walferry-cleanup.1 are man pages"
+echo "  walferry-push.1, walferry-fetch.1, walferry-cleanup.1 and walferry-status.1 are man pages"
 
 echo "== the example config, read by the installed binaries"
 example=$(installed_file /usr/share/doc/walferry/walferry.toml)

@@ -72,6 +72,10 @@ int cleanup_exit_code(ErrorCode code) noexcept {
     }
 }
 
+int status_exit_code(ErrorCode /*code*/) noexcept {
+    return kStatusUnknown;
+}
+
 std::string_view error_name(ErrorCode code) noexcept {
     return lookup(code).name;
 }

@@ -55,6 +55,14 @@ inline constexpr int kExitStopRecovery = 255;
 // file name arguments, 1 for every runtime error.
 int cleanup_exit_code(ErrorCode code) noexcept;
 
+// walferry-status follows the monitoring-plugin convention (Nagios, Icinga): 0 OK, 1 WARNING,
+// 2 CRITICAL from what it found; every error (usage, config, a failure to look) is 3 UNKNOWN.
+inline constexpr int kStatusOk = 0;
+inline constexpr int kStatusWarning = 1;
+inline constexpr int kStatusCritical = 2;
+inline constexpr int kStatusUnknown = 3;
+int status_exit_code(ErrorCode code) noexcept;
+
 // "WF008" for kConflict.
 std::string error_tag(ErrorCode code);
 

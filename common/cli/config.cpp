@@ -142,6 +142,16 @@ void read_cleanup(const Reader& r, const toml::node& node, Config& c) {
         read_duration(r, *t, "cleanup.consumer_ttl").value_or(c.cleanup.consumer_ttl_seconds);
 }
 
+void read_status(const Reader& r, const toml::node& node, Config& c) {
+    const toml::table* t = node.as_table();
+    if (!t) r.fail("status", "must be a table ([status])");
+    r.only_keys(*t, "status.", {"warn_lag", "crit_lag", "switch_timeout"});
+    set_integer(r, *t, "status.warn_lag", 0, 1000000, c.status.warn_lag);
+    set_integer(r, *t, "status.crit_lag", 0, 1000000, c.status.crit_lag);
+    c.status.switch_timeout_seconds =
+        read_duration(r, *t, "status.switch_timeout").value_or(c.status.switch_timeout_seconds);
+}
+
 void read_required(const Reader& r, const toml::table& t, Config& c) {
     const toml::node* n = t.get("required");
     if (!n) return;
@@ -163,7 +173,7 @@ Config parse_config(std::string_view text, std::string_view origin, std::string_
     }
     r.only_keys(root, "",
                 {"node", "spool", "compress_level", "threads", "required", "batch",
-                 "backlog_cap_bytes", "destination", "fetch", "server", "cleanup"});
+                 "backlog_cap_bytes", "destination", "fetch", "server", "cleanup", "status"});
     Config c;
     c.origin = origin;
     c.node = r.text(root, "node").value_or(c.node);
@@ -196,6 +206,7 @@ Config parse_config(std::string_view text, std::string_view origin, std::string_
     }
     if (const toml::node* n = root.get("server")) read_servers(r, *n, c);
     if (const toml::node* n = root.get("cleanup")) read_cleanup(r, *n, c);
+    if (const toml::node* n = root.get("status")) read_status(r, *n, c);
     if (c.required && !c.destinations.empty() &&
         *c.required > static_cast<int>(c.destinations.size())) {
         r.fail("required", "is larger than the number of destinations");

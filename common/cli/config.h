@@ -31,6 +31,13 @@ struct CleanupSettings {
     std::int64_t consumer_ttl_seconds = std::int64_t{7} * 86400;
 };
 
+// walferry-status's thresholds ([status]); the command line overrides them.
+struct StatusSettings {
+    std::int64_t warn_lag = 2;   // segments behind the server's current WAL file: WARNING
+    std::int64_t crit_lag = 16;  // ... CRITICAL
+    std::int64_t switch_timeout_seconds = 60;  // --check --switch: wait this long at most
+};
+
 struct Config {
     std::string origin;  // the file it was read from; empty when no file was used
     std::string node;
@@ -45,6 +52,7 @@ struct Config {
     FetchSettings fetch;
     std::vector<ServerSpec> servers;
     CleanupSettings cleanup;
+    StatusSettings status;
 };
 
 // "90s", "15m", "12h", "7d" or a plain number of seconds. Throws Error(kConfig) naming `what`.

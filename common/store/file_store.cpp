@@ -159,6 +159,24 @@ std::vector<std::string> FileStore::list() {
     return names;
 }
 
+// One fstatat per entry, relative to the open directory: no path lookups, no file opened.
+std::vector<ListedFile> FileStore::list_files() {
+    UniqueFd dirfd = open_dir(dir_);
+    std::vector<ListedFile> files;
+    for (DirEntry& entry : list_dir(dirfd.get(), dir_, "cannot read archive directory")) {
+        if (entry.name[0] == '.') continue;
+        struct stat st {};
+        if (::fstatat(dirfd.get(), entry.name.c_str(), &st, 0) != 0 || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        files.push_back(ListedFile{std::move(entry.name), static_cast<std::uint64_t>(st.st_size),
+                                   static_cast<std::int64_t>(st.st_mtime)});
+    }
+    std::sort(files.begin(), files.end(),
+              [](const ListedFile& a, const ListedFile& b) { return a.name < b.name; });
+    return files;
+}
+
 bool FileStore::remove(std::string_view name_view) {
     check_object_name(name_view);
     const std::string name(name_view);

@@ -21,6 +21,7 @@ class FileStore final : public Store {
     std::optional<ObjectStat> stat(std::string_view name, std::size_t head_bytes) override;
     bool get(std::string_view name, const ByteSink& sink) override;
     std::vector<std::string> list() override;
+    std::vector<ListedFile> list_files() override;
     bool remove(std::string_view name) override;
 
     const std::string& dir() const noexcept { return dir_; }

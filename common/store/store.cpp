@@ -18,4 +18,14 @@ void check_object_name(std::string_view name) {
     if (name.front() == '.') refuse("starts with '.', which is reserved for temporary files");
 }
 
+std::vector<ListedFile> Store::list_files() {
+    std::vector<ListedFile> files;
+    for (std::string& name : list()) {
+        std::optional<ObjectStat> st = stat(name, 0);
+        if (!st) continue;  // removed since the listing
+        files.push_back(ListedFile{std::move(name), st->size, st->mtime});
+    }
+    return files;
+}
+
 }  // namespace walferry

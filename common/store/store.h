@@ -18,6 +18,13 @@ struct ObjectStat {
     std::int64_t mtime = 0;          // last modification, unix time (0 where unknown)
 };
 
+// One name of a listing with what the listing itself tells about it (no read of the file).
+struct ListedFile {
+    std::string name;
+    std::uint64_t size = 0;
+    std::int64_t mtime = 0;  // unix time, 0 where unknown
+};
+
 using ByteParts = std::span<const std::span<const std::uint8_t>>;
 using ByteSink = std::function<void(std::span<const std::uint8_t>)>;
 
@@ -55,6 +62,10 @@ class Store {
 
     // Names of the files at the root, walferry's temporary files and subdirectories excluded.
     virtual std::vector<std::string> list() = 0;
+
+    // list() with each file's size and mtime. Backends whose listing carries them (a directory
+    // read with fstatat, SFTP's readdir attributes) override it; this default stats each name.
+    virtual std::vector<ListedFile> list_files();
 
     // Removes `name`; returns false if it did not exist.
     virtual bool remove(std::string_view name) = 0;

@@ -46,6 +46,7 @@ TimelineHistory TimelineHistory::parse(std::uint32_t target, std::string_view co
     const std::string where = "timeline history of timeline " + std::to_string(target);
     if (target == 0) throw Error(ErrorCode::kInvalidHistory, where + ": timeline 0 does not exist");
     std::vector<TimelineRange> path;
+    std::string reason;
     Lsn previous_end{0};
     std::size_t line_no = 0;
     while (!content.empty()) {
@@ -87,8 +88,15 @@ TimelineHistory TimelineHistory::parse(std::uint32_t target, std::string_view co
         }
         path.push_back(TimelineRange{parent, previous_end, switchpoint});
         previous_end = switchpoint;
+        rest = trim_left(rest);
+        while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.back()))) {
+            rest.remove_suffix(1);
+        }
+        reason = rest;
     }
-    return TimelineHistory(target, std::move(path));
+    TimelineHistory history(target, std::move(path));
+    history.switch_reason_ = std::move(reason);
+    return history;
 }
 
 bool TimelineHistory::on_path(std::uint32_t tli) const noexcept {

@@ -50,6 +50,10 @@ class TimelineHistory {
     // Range of `tli` if it is on the path.
     std::optional<TimelineRange> range_of(std::uint32_t tli) const noexcept;
 
+    // The reason PostgreSQL wrote on the last line (why the target branched off its parent,
+    // e.g. "no recovery target specified"); empty for timeline 1 or a line without one.
+    const std::string& switch_reason() const noexcept { return switch_reason_; }
+
     // Which timeline holds `lsn` on the path to the target (PostgreSQL's tliOfPointInHistory).
     std::uint32_t timeline_of(Lsn lsn) const noexcept;
 
@@ -61,6 +65,7 @@ class TimelineHistory {
     TimelineHistory(std::uint32_t target, std::vector<TimelineRange> path);
     std::uint32_t target_;
     std::vector<TimelineRange> path_;
+    std::string switch_reason_;
 };
 
 // A .history or .backup file larger than this is not one (a history holds a line per ancestor

@@ -29,7 +29,12 @@ using walferry::ErrorCode;
 // Exit status -> what leads to it (error names from the catalogue).
 using Table = std::map<int, std::set<std::string>>;
 
-const char* const kCommands[] = {"walferry-push", "walferry-fetch", "walferry-cleanup"};
+const char* const kCommands[] = {"walferry-push", "walferry-fetch", "walferry-cleanup",
+                                 "walferry-status"};
+// README.md has one table for the PostgreSQL hooks and one for walferry-status, whose statuses
+// follow the monitoring-plugin convention instead.
+const std::vector<std::vector<std::string>> kReadmeTables = {
+    {"walferry-push", "walferry-fetch", "walferry-cleanup"}, {"walferry-status"}};
 
 std::vector<ErrorCode> every_code() {
     std::vector<ErrorCode> codes;
@@ -53,9 +58,16 @@ Table catalogue_table(const std::string& command) {
         } else if (command == "walferry-fetch") {
             t[walferry::fetch_exit_code(code, false)].insert(name_of(code) + " (standby)");
             t[walferry::fetch_exit_code(code, true)].insert(name_of(code) + " (recovery)");
+        } else if (command == "walferry-status") {
+            t[walferry::status_exit_code(code)].insert(name_of(code));
         } else {
             t[walferry::cleanup_exit_code(code)].insert(name_of(code));
         }
+    }
+    if (command == "walferry-status") {
+        // What it found, not an error: status/status_report.h's levels.
+        t[walferry::kStatusWarning].insert("warning");
+        t[walferry::kStatusCritical].insert("critical");
     }
     if (command == "walferry-fetch") {
         // Run by hand outside a data directory, a usage error and an invalid name keep their
@@ -108,12 +120,13 @@ std::set<int> man_page_statuses(const std::string& path) {
     return statuses;
 }
 
-// README.md's table "| status | walferry-push | walferry-fetch | walferry-cleanup |": for each
-// command, the statuses whose cell in its column is not empty.
-std::map<std::string, std::set<int>> readme_statuses(const std::string& path) {
-    const auto lines = read_lines(path);
+// A README.md table "| status | <command> | ...": for each command, the statuses whose cell in
+// its column is not empty.
+std::map<std::string, std::set<int>> readme_statuses(const std::vector<std::string>& lines,
+                                                     const std::string& path,
+                                                     const std::vector<std::string>& commands) {
     std::string header = "| status |";
-    for (const char* command : kCommands) header += " " + std::string(command) + " |";
+    for (const std::string& command : commands) header += " " + command + " |";
     std::size_t i = 0;
     while (i < lines.size() && lines[i] != header) ++i;
     if (i == lines.size()) throw std::runtime_error(path + ": no line \"" + header + "\"");
@@ -122,14 +135,22 @@ std::map<std::string, std::set<int>> readme_statuses(const std::string& path) {
         std::vector<std::string> cells;
         std::istringstream row(lines[i].substr(1));
         for (std::string cell; std::getline(row, cell, '|');) cells.push_back(trim(cell));
-        if (cells.size() != 4 || !is_number(cells[0])) {
-            throw std::runtime_error(path + ": exit table row \"" + lines[i] +
-                                     "\" is not | <status> | push | fetch | cleanup |");
+        if (cells.size() != commands.size() + 1 || !is_number(cells[0])) {
+            throw std::runtime_error(path + ": exit table row \"" + lines[i] + "\" is not " +
+                                     header);
         }
-        for (std::size_t c = 0; c < 3; ++c) {
-            if (!cells[c + 1].empty()) statuses[kCommands[c]].insert(std::stoi(cells[0]));
+        for (std::size_t c = 0; c < commands.size(); ++c) {
+            if (!cells[c + 1].empty()) statuses[commands[c]].insert(std::stoi(cells[0]));
         }
     }
+    return statuses;
+}
+
+std::map<std::string, std::set<int>> readme_statuses(const std::string& path) {
+    const auto lines = read_lines(path);
+    std::map<std::string, std::set<int>> statuses;
+    for (const auto& commands : kReadmeTables)
+        statuses.merge(readme_statuses(lines, path, commands));
     return statuses;
 }
 

@@ -247,26 +247,38 @@ bool SftpStore::get(std::string_view name, const ByteSink& sink) {
 }
 
 std::vector<std::string> SftpStore::list() {
+    std::vector<std::string> names;
+    for (ListedFile& f : list_files()) names.push_back(std::move(f.name));
+    return names;
+}
+
+// readdir's attributes carry size and mtime: one listing, no stat per file (but for links).
+std::vector<ListedFile> SftpStore::list_files() {
     SshSession& ssh = connected();
     const std::string& dir = destination_.location.path;
-    std::vector<std::string> names;
+    std::vector<ListedFile> files;
     for_each_entry(
         ssh, dir, describe(), [&](std::string_view name, const LIBSSH2_SFTP_ATTRIBUTES& a) {
             if (name.empty() || name.front() == '.') return;  // ".", "..", temp files, hidden
+            LIBSSH2_SFTP_ATTRIBUTES attrs = a;
             bool regular =
                 (a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISREG(a.permissions);
             if ((a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && LIBSSH2_SFTP_S_ISLNK(a.permissions)) {
                 const std::string path = remote_path(name);
-                LIBSSH2_SFTP_ATTRIBUTES target{};
                 regular = libssh2_sftp_stat_ex(ssh.sftp(), path.c_str(),
                                                static_cast<unsigned int>(path.size()),
-                                               LIBSSH2_SFTP_STAT, &target) == 0 &&
-                          is_regular(target);
+                                               LIBSSH2_SFTP_STAT, &attrs) == 0 &&
+                          is_regular(attrs);
             }
-            if (regular) names.emplace_back(name);
+            if (!regular) return;
+            files.push_back(ListedFile{
+                std::string(name), attrs.flags & LIBSSH2_SFTP_ATTR_SIZE ? attrs.filesize : 0,
+                attrs.flags & LIBSSH2_SFTP_ATTR_ACMODTIME ? static_cast<std::int64_t>(attrs.mtime)
+                                                          : 0});
         });
-    std::sort(names.begin(), names.end());
-    return names;
+    std::sort(files.begin(), files.end(),
+              [](const ListedFile& x, const ListedFile& y) { return x.name < y.name; });
+    return files;
 }
 
 bool SftpStore::remove(std::string_view name) {

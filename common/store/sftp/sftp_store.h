@@ -45,6 +45,7 @@ class SftpStore final : public Store {
     bool get(std::string_view name, const ByteSink& sink) override;
     // Regular files and links to them; hidden names (temp files) left out.
     std::vector<std::string> list() override;
+    std::vector<ListedFile> list_files() override;
     bool remove(std::string_view name) override;
 
     // The connection (opened now if needed) and the archive's path on the server, for state

@@ -12,8 +12,8 @@
 #include <fstream>
 
 #include "archive/archive_info.h"
+#include "archive/checked_reader.h"
 #include "archive/container.h"
-#include "archive_fetch/checked_reader.h"
 #include "archive_fetch/fetch.h"
 #include "archive_fetch/restore_file.h"
 #include "archive_fetch/temp_file.h"

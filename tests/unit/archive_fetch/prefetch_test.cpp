@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "archive/archive_info.h"
+#include "archive/checked_reader.h"
 #include "archive/container.h"
-#include "archive_fetch/checked_reader.h"
 #include "archive_fetch/prefetch_plan.h"
 #include "archive_fetch/prefetch_spool.h"
 #include "base/error.h"

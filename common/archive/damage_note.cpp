@@ -1,4 +1,4 @@
-#include "archive_fetch/damage_note.h"
+#include "archive/damage_note.h"
 
 #include <vector>
 

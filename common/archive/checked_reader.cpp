@@ -1,15 +1,23 @@
-#include "archive_fetch/checked_reader.h"
+#include "archive/checked_reader.h"
 
 #include <algorithm>
 
 #include "archive/archive_info.h"
-#include "archive_fetch/cluster_guard.h"
 #include "base/error.h"
 #include "base/escape.h"
 #include "wal/timeline_history.h"
 #include "wal/wal_page_header.h"
 
 namespace walferry {
+
+void check_server_cluster(std::uint64_t segment_sysid, std::uint64_t server,
+                          const std::string& file, const std::string& where) {
+    if (segment_sysid == server) return;
+    throw Error(ErrorCode::kForeignCluster,
+                "\"" + file + "\" in " + where + " belongs to another cluster: system identifier " +
+                    std::to_string(segment_sysid) + ", the recovering server's is " +
+                    std::to_string(server) + " (global/pg_control)");
+}
 
 bool is_damage(ErrorCode code) noexcept {
     return code == ErrorCode::kInvalidContainer || code == ErrorCode::kChecksumMismatch ||

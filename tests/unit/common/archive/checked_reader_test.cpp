@@ -1,6 +1,6 @@
 // CheckedReader's version check: the PostgreSQL version in a stored segment's metadata must be
 // the one its page header names, including one that was recorded unverified.
-#include "archive_fetch/checked_reader.h"
+#include "archive/checked_reader.h"
 
 #include <catch2/catch.hpp>
 #include <cstring>

@@ -26,10 +26,15 @@ bool is_damage(ErrorCode code) noexcept;
 // kMaxSmallWalFileSize (timeline_history.h), the most push accepts. Anything larger is damage or
 // a decompression bomb, refused before it fills the disk next to %p.
 
+// Error(kForeignCluster) naming `file` in `where` unless `segment_sysid` is `server`'s (the
+// recovering server's: archive_fetch/cluster_guard.h).
+void check_server_cluster(std::uint64_t segment_sysid, std::uint64_t server,
+                          const std::string& file, const std::string& where);
+
 class CheckedReader {
   public:
     // `out` gets the decompressed bytes; `where` names the copy in messages (Store::describe()).
-    // With `server_sysid`, a segment of another cluster is refused (cluster_guard.h).
+    // With `server_sysid`, a segment of another cluster is refused (check_server_cluster).
     CheckedReader(const WalName& name, std::string where, ContainerReader::Sink out,
                   std::optional<std::uint64_t> server_sysid = std::nullopt);
 

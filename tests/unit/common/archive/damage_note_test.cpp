@@ -1,6 +1,6 @@
 // The notes the prefetch worker leaves for the next call: one line each, whatever a source or
 // its message holds, and only whole, known notes read back.
-#include "archive_fetch/damage_note.h"
+#include "archive/damage_note.h"
 
 #include <catch2/catch.hpp>
 
