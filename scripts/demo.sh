@@ -353,7 +353,7 @@ if [[ -x "$(walferry_bin walferry-status)" ]]; then
   say "walferry-status -c walferry.toml:"
   status=0
   e2e_as_user "$(walferry_bin walferry-status)" -c "$cfg" >"$E2E_WORK/status.out" 2>&1 || status=$?
-  indent <"$E2E_WORK/status.out"
+  short "$(cat "$E2E_WORK/status.out")" | indent
   ((status == 0)) || fail "walferry-status exited $status, expected 0 (OK)"
   say "exit status 0: OK (1 would be a warning, 2 critical)"
 else
@@ -366,4 +366,8 @@ for dest in sb1 sb2; do
   sshd_stop "$dest"
   say "sshd $dest (PID $sshd_pid) stopped"
 done
-say "done in $((SECONDS - start))s; the work dir is removed (WALFERRY_KEEP=1 keeps it)"
+if [[ "${WALFERRY_KEEP:-0}" == 1 ]]; then
+  say "done in $((SECONDS - start))s; the work dir is kept"
+else
+  say "done in $((SECONDS - start))s; the work dir is removed (WALFERRY_KEEP=1 keeps it)"
+fi
