@@ -7,9 +7,10 @@
 # replays from the archive alone with walferry-fetch and prefetch; one standby host's sshd is
 # stopped for a while and caught up from the backlog; the primary is lost, the streaming standby
 # promoted, the warm standby follows the new timeline through the archive; walferry-cleanup
-# removes what neither standby needs; the data are compared and walferry-status shows the
-# archives. PostgreSQL runs as an unprivileged user; every server listens on loopback only and
-# is stopped by its PID at the end, also on failure or Ctrl-C (the traps of tests/e2e/lib.sh and
+# removes what neither standby needs; the data are compared; the PostgreSQL servers stop and
+# walferry-status shows the archives (exit 0 expected; skipped where it is not built).
+# PostgreSQL runs as an unprivileged user; every server listens on loopback only and is stopped
+# by its PID at the end, also on failure or Ctrl-C (the traps of tests/e2e/lib.sh and
 # sshd_lib.sh). WALFERRY_KEEP=1 keeps the work dir.
 # WALFERRY_DEMO_SECONDS sets the length of each of the four pgbench runs (default 8).
 set -euo pipefail
