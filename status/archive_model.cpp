@@ -108,70 +108,85 @@ std::vector<Gap> gaps_of(const TimelineSummary& t, const Held& held,
 
 }  // namespace
 
+namespace {
+
+// One listed file into `out` (and its segment number into `held`).
+void count_listed_file(const ListedFile& f, std::uint64_t seg_size, ArchiveContents& out,
+                       std::map<std::uint32_t, Held>& held) {
+    if (f.name == kArchiveInfoName) return;
+    ++out.files;
+    out.stored_bytes += f.size;
+    WalName name;
+    if (!f.name.ends_with(".zst") || !try_parse_wal_name(f.name, name)) {
+        out.unknown_files.push_back(f.name);
+        return;
+    }
+    out.wal_files.push_back(f);
+    TimelineSummary& t = out.timelines[name.tli];
+    t.tli = name.tli;
+    if (name.kind == WalKind::kHistory) {
+        t.has_history = true;
+        return;
+    }
+    t.stored_bytes += f.size;
+    if (name.kind == WalKind::kPartial) t.partials.push_back(f.name);
+    if (name.kind != WalKind::kSegment) return;
+    const std::uint64_t segno = name.segno(seg_size);
+    ++t.segments;
+    t.first = std::min(t.first.value_or(segno), segno);
+    t.last = std::max(t.last.value_or(segno), segno);
+    t.newest_mtime = std::max(t.newest_mtime, f.mtime);
+    out.newest_segment_mtime = std::max(out.newest_segment_mtime, f.mtime);
+    held[name.tli].segnos.push_back(segno);
+}
+
+// A timeline's missing history, diverged segments and gaps, once every file is counted.
+void check_timeline(TimelineSummary& t, const Held& held, const HistoryMap& histories,
+                    std::uint64_t seg_size, ArchiveContents& out) {
+    if (t.tli > 1 && !t.has_history) out.missing_histories.push_back(t.tli);
+    if (std::optional<Lsn> end = timeline_end(histories, t.tli)) {
+        for (std::uint64_t s : held.segnos) {
+            if (segno_to_lsn(s, seg_size) >= *end) ++t.diverged;
+        }
+    }
+    if (auto range = expected_range(t, histories, out.timelines, seg_size)) {
+        for (const Gap& g : gaps_of(t, held, *range)) out.gaps.push_back(g);
+    }
+}
+
+}  // namespace
+
 ArchiveContents analyze_archive(const std::vector<ListedFile>& files, const HistoryMap& histories,
                                 std::uint64_t seg_size) {
     ArchiveContents out;
     std::map<std::uint32_t, Held> held;
-    for (const ListedFile& f : files) {
-        if (f.name == kArchiveInfoName) continue;
-        ++out.files;
-        out.stored_bytes += f.size;
-        WalName name;
-        if (!f.name.ends_with(".zst") || !try_parse_wal_name(f.name, name)) {
-            out.unknown_files.push_back(f.name);
-            continue;
-        }
-        out.wal_files.push_back(f);
-        TimelineSummary& t = out.timelines[name.tli];
-        t.tli = name.tli;
-        if (name.kind == WalKind::kHistory) {
-            t.has_history = true;
-            continue;
-        }
-        t.stored_bytes += f.size;
-        if (name.kind == WalKind::kPartial) t.partials.push_back(f.name);
-        if (name.kind != WalKind::kSegment) continue;
-        const std::uint64_t segno = name.segno(seg_size);
-        ++t.segments;
-        t.first = std::min(t.first.value_or(segno), segno);
-        t.last = std::max(t.last.value_or(segno), segno);
-        t.newest_mtime = std::max(t.newest_mtime, f.mtime);
-        out.newest_segment_mtime = std::max(out.newest_segment_mtime, f.mtime);
-        held[name.tli].segnos.push_back(segno);
-    }
+    for (const ListedFile& f : files) count_listed_file(f, seg_size, out, held);
     for (auto& [tli, h] : held) std::sort(h.segnos.begin(), h.segnos.end());
-    for (auto& [tli, t] : out.timelines) {
-        if (tli > 1 && !t.has_history) out.missing_histories.push_back(tli);
-        if (std::optional<Lsn> end = timeline_end(histories, tli)) {
-            for (std::uint64_t s : held[tli].segnos) {
-                if (segno_to_lsn(s, seg_size) >= *end) ++t.diverged;
-            }
-        }
-        if (auto range = expected_range(t, histories, out.timelines, seg_size)) {
-            for (const Gap& g : gaps_of(t, held[tli], *range)) out.gaps.push_back(g);
-        }
-    }
+    for (auto& [tli, t] : out.timelines) check_timeline(t, held[tli], histories, seg_size, out);
     return out;
 }
 
-std::vector<std::vector<std::string>> missing_elsewhere(
-    const std::vector<std::vector<ListedFile>>& listings, std::uint64_t seg_size) {
-    struct Entry {
-        std::string_view name;
-        bool history = false;
-        std::uint64_t segno = 0;
-        std::size_t owner = 0;
-    };
-    std::vector<std::vector<std::string>> missing(listings.size());
-    if (listings.size() < 2) return missing;
-    // Every WAL file of every listing, sorted by name: runs of one name, one entry per holder.
-    std::vector<Entry> every;
-    std::vector<std::uint64_t> lowest(listings.size(), std::numeric_limits<std::uint64_t>::max());
+namespace {
+
+// One WAL file of one destination's listing, for the cross-destination comparison.
+struct HeldEntry {
+    std::string_view name;
+    bool history = false;
+    std::uint64_t segno = 0;
+    std::size_t owner = 0;
+};
+
+// Every WAL file of every listing, sorted by name then holder; `lowest` gets each listing's
+// lowest segment number (max() for a listing without segments).
+std::vector<HeldEntry> every_wal_file(const std::vector<std::vector<ListedFile>>& listings,
+                                      std::uint64_t seg_size, std::vector<std::uint64_t>& lowest) {
+    std::vector<HeldEntry> every;
+    lowest.assign(listings.size(), std::numeric_limits<std::uint64_t>::max());
     for (std::size_t i = 0; i < listings.size(); ++i) {
         for (const ListedFile& f : listings[i]) {
             WalName name;
             if (!f.name.ends_with(".zst") || !try_parse_wal_name(f.name, name)) continue;
-            Entry e{f.name, name.kind == WalKind::kHistory, 0, i};
+            HeldEntry e{f.name, name.kind == WalKind::kHistory, 0, i};
             if (!e.history) {
                 e.segno = name.segno(seg_size);
                 if (name.kind == WalKind::kSegment) lowest[i] = std::min(lowest[i], e.segno);
@@ -179,9 +194,21 @@ std::vector<std::vector<std::string>> missing_elsewhere(
             every.push_back(e);
         }
     }
-    std::sort(every.begin(), every.end(), [](const Entry& a, const Entry& b) {
+    std::sort(every.begin(), every.end(), [](const HeldEntry& a, const HeldEntry& b) {
         return a.name != b.name ? a.name < b.name : a.owner < b.owner;
     });
+    return every;
+}
+
+}  // namespace
+
+std::vector<std::vector<std::string>> missing_elsewhere(
+    const std::vector<std::vector<ListedFile>>& listings, std::uint64_t seg_size) {
+    std::vector<std::vector<std::string>> missing(listings.size());
+    if (listings.size() < 2) return missing;
+    // Runs of one name in the sorted entries, one entry per holder.
+    std::vector<std::uint64_t> lowest;
+    const std::vector<HeldEntry> every = every_wal_file(listings, seg_size, lowest);
     std::vector<bool> holds(listings.size());
     for (std::size_t run = 0; run < every.size();) {
         std::size_t end = run;
@@ -189,7 +216,7 @@ std::vector<std::vector<std::string>> missing_elsewhere(
         while (end < every.size() && every[end].name == every[run].name) {
             holds[every[end++].owner] = true;
         }
-        const Entry& e = every[run];
+        const HeldEntry& e = every[run];
         for (std::size_t i = 0; i < listings.size(); ++i) {
             const std::uint64_t from =
                 lowest[i] == std::numeric_limits<std::uint64_t>::max() ? 0 : lowest[i];
