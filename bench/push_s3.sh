@@ -5,6 +5,9 @@
 #     each call a separate process on a segment not yet stored, the two taking turns (median);
 #   - sustained: walferry-push over a pg_wal directory of every segment (.ready files, called in
 #     order as the archiver does, look-ahead batching, batch = 16): segments/s;
+#   - the store's floor: the objects the sustained run stored, PUT again with the curl tool (same
+#     libcurl, TLS and SigV4, nothing to compress or hash): one process per object, then all of
+#     them over one keep-alive connection, then 4 at a time;
 #   - replay: a PostgreSQL 15 server recovering a base backup through the WAL written after it
 #     (recovery.signal, no target), restore_command = walferry-fetch from RGW with prefetch vs
 #     `cp` from a local directory (the floor: the server's own replay), wall time from
@@ -114,6 +117,43 @@ s_walferry=$(bench_archiver_loop "$push -c $sus_cfg $pgwal/%f" "$pgwal/archive_s
 stored=$(ceph_s3_list archive/ | grep -cE '^archive/[0-9A-F]{24}\.zst$' || true)
 ((stored == ${#all[@]})) || fail "RGW holds $stored of ${#all[@]} segments after the sustained run"
 
+# --- the store's own floor: the very objects walferry stored, PUT again by curl (libcurl, TLS,
+# SigV4, UNSIGNED-PAYLOAD, no compression or hashing to do): one process per object (a new TLS
+# connection each, as a single walferry-push call has), then every object by one process over one
+# keep-alive connection, then the same with 4 transfers at a time (curl --parallel).
+stored_dir=$E2E_WORK/stored
+mkdir -p "$stored_dir"
+for f in "${all[@]}"; do ceph_s3_get "archive/${f##*/}.zst" "$stored_dir/${f##*/}.zst"; done
+floor_curl=(curl -sS -o /dev/null --fail --max-time 120 --cacert "$CEPH_CA"
+  --aws-sigv4 "aws:amz:$CEPH_REGION:s3" --user "$CEPH_ACCESS_KEY:$CEPH_SECRET_KEY"
+  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+# floor_puts PREFIX [CURL_OPTION...]: one curl process PUTs every stored object under PREFIX/.
+floor_puts() {
+  local prefix=$1 f
+  shift
+  local -a args=()
+  for f in "$stored_dir"/*.zst; do args+=(-T "$f" "$CEPH_ENDPOINT/$CEPH_BUCKET/$prefix/${f##*/}"); done
+  "${floor_curl[@]}" "$@" "${args[@]}"
+}
+note "floor: curl PUTs of the stored objects"
+one_ms=()
+for ((i = 0; i < runs; i++)); do
+  f=$stored_dir/${all[i]##*/}.zst
+  t0=$(now_ms)
+  "${floor_curl[@]}" -T "$f" "$CEPH_ENDPOINT/$CEPH_BUCKET/floor-one/${f##*/}" || fail "curl PUT failed"
+  one_ms+=($(($(now_ms) - t0)))
+done
+m_one=$(printf '%s
+' "${one_ms[@]}" | median)
+t0=$(now_ms)
+floor_puts floor-seq || fail "curl sequential PUTs failed"
+f_seq=$(($(now_ms) - t0))
+t0=$(now_ms)
+floor_puts floor-par --parallel --parallel-max 4 || fail "curl parallel PUTs failed"
+f_par=$(($(now_ms) - t0))
+stored_bytes=$(cat "$stored_dir"/*.zst | wc -c)
+note "floor: one PUT $m_one ms; ${#all[@]} in sequence $f_seq ms, 4 at a time $f_par ms"
+
 # --- replay from RGW (the sustained run's archive) vs cp from a local directory
 replay_n=0
 REPLAY=""
@@ -190,6 +230,12 @@ Real pgbench WAL: ${#all[@]} segments of 16 MiB (pgbench -i -s $scale).
 | sustained (archiver loop, ${#all[@]} segments in pg_wal) | s | segments/s |
 |---|---:|---:|
 | walferry-push, s3://, batch = $batch | $(seconds "$s_walferry") | $(rate "${#all[@]}" "$s_walferry") |
+
+| the store's floor: curl PUTs of the same stored objects (mean $((stored_bytes / ${#all[@]} / 1024)) KiB) | ms | per segment, ms | segments/s |
+|---|---:|---:|---:|
+| one PUT per curl process (new TLS connection), median of $runs | $m_one | $m_one | $(rate 1 "$m_one") |
+| ${#all[@]} PUTs by one process, one keep-alive connection | $f_seq | $(awk -v a="$f_seq" -v n="${#all[@]}" 'BEGIN { printf "%.1f", a / n }') | $(rate "${#all[@]}" "$f_seq") |
+| ${#all[@]} PUTs by one process, 4 connections at a time | $f_par | $(awk -v a="$f_par" -v n="${#all[@]}" 'BEGIN { printf "%.1f", a / n }') | $(rate "${#all[@]}" "$f_par") |
 
 | replay of a base backup (recovery to the end of the archive) | segments restored | s to end of recovery | × cp |
 |---|---:|---:|---:|
