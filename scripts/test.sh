@@ -39,8 +39,14 @@ if ! git ls-files -z -- '*.sh' .ci/run | xargs -0 -n 6 -P "$jobs" shellcheck -x;
   exit 1
 fi
 
+# ccache, when the machine has it (a developer's, not CI's fresh one), only saves compiling again.
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
 echo "== release build"
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWALFERRY_WERROR=ON
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DWALFERRY_WERROR=ON "${launcher[@]}"
 cmake --build build/release -j"$jobs"
 # Two tests at a time: each picks its own ports, work dir and servers, and none may need an idle
 # machine to pass.
@@ -51,7 +57,8 @@ check_system_spool
 # it needs clang's flags, and a build of its own would compile everything a third time.
 echo "== ASan+UBSan build (clang, with the fuzz targets and clang-tidy)"
 CC=clang CXX=clang++ cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DWALFERRY_SANITIZE=ON -DWALFERRY_FUZZ=ON -DWALFERRY_WERROR=ON -DWALFERRY_CLANG_TIDY=ON
+  -DWALFERRY_SANITIZE=ON -DWALFERRY_FUZZ=ON -DWALFERRY_WERROR=ON -DWALFERRY_CLANG_TIDY=ON \
+  "${launcher[@]}"
 cmake --build build/asan -j"$jobs"
 # The soak tests (pgbench cycle, failover cycle, kill -9 trials, the 900-archive differential against
 # pg_archivecleanup, the two-standby cleanup cycle: PostgreSQL- or shell-bound) ran above; here
