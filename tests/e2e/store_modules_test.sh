@@ -10,7 +10,10 @@
 #     walferry-push and 255 from walferry-fetch --mode recovery (stop, not "not found");
 # (3) neither the environment (LD_LIBRARY_PATH) nor the working directory can supply a module;
 # (4) a module of another build, a module of the other scheme and a file that is no shared
-#     object are refused with one line each, naming the file.
+#     object are refused with one line each, naming the file;
+# (5) what the dynamic linker loads (LD_DEBUG=files): --version none of libcrypto, libssh2 and
+#     libcurl; a push to a local archive libcrypto (for SHA-256, the system's libcrypto.so.3,
+#     loaded when it hashes) but neither backend.
 #
 # Environment: WALFERRY_BIN_DIR (set by ctest), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
@@ -28,7 +31,7 @@ SFTP=sftp://nobody@127.0.0.1:1/archive # nothing listens on port 1
 S3=s3://walferry-test/archive
 # shellcheck disable=SC2016 # sh -c reads its argument as $1
 e2e_as_user sh -c 'printf "1\t0/3000000\tno recovery target specified\n" >"$1"' _ "$HISTORY"
-e2e_mkdir "$ARCHIVE"
+e2e_mkdir "$ARCHIVE" "$E2E_WORK/archive2"
 # Only the spool from the config (the destinations come from the command line).
 CFG=$E2E_WORK/walferry.toml
 printf 'spool = "%s"\n' "$E2E_WORK/spool" >"$CFG"
@@ -118,5 +121,22 @@ refused_with "a file that is no shared object" 10 \
   "cannot load the sftp:// backend \"$bare/store-sftp.so\": .*(invalid ELF header|file too short).*\(WF014\)$"
 run "$BARE_FETCH" -c "$CFG" --mode recovery 00000002.history "$E2E_WORK/restored" "$SFTP"
 fetch_stopped "fetch --mode recovery with a broken module" "store-sftp\.so\": .*\(WF014\)$"
+
+note "(5) what each call loads"
+# loaded LIB: the last run's LD_DEBUG=files output shows LIB (a soname prefix) loaded.
+loaded() { grep -qE "file=$1[^ ]* \[[0-9]+\];  (needed|dynamically loaded) by" "$ERR"; }
+run env LD_DEBUG=files "$(walferry_bin walferry-push)" --version
+expect_rc 0 "--version"
+check "LD_DEBUG=files shows the loading at all" loaded libstdc++
+for lib in libcrypto libssh2 libcurl; do
+  check_not "--version loads $lib" loaded "$lib"
+done
+run env LD_DEBUG=files "$(walferry_bin walferry-push)" -c "$CFG" "$HISTORY" "$E2E_WORK/archive2"
+expect_rc 0 "push to a local archive"
+check "a push that hashes loads libcrypto" loaded libcrypto.so.3
+check "libcrypto is loaded on demand" grep -qE 'file=libcrypto\.so\.3 \[[0-9]+\];  dynamically loaded by' "$ERR"
+for lib in libssh2 libcurl; do
+  check_not "a push to a local archive loads $lib" loaded "$lib"
+done
 
 assert_done
