@@ -1,7 +1,9 @@
 # The Debian package: `cpack -G DEB` in a build configured with -DCMAKE_INSTALL_PREFIX=/usr
 # (scripts/package.sh builds, installs and checks it). It holds what `cmake --install` installs:
-# the three binaries (not the test tools), their man pages, the systemd units, the cron example
-# and the example config below. Depends comes from dpkg-shlibdeps (package dpkg-dev).
+# the four binaries (not the test tools), the sftp:// and s3:// store modules they load
+# (lib/<multiarch>/walferry/store-*.so, cmake/store_modules.cmake), their man pages, the systemd
+# units, the cron example and the example config below. Depends comes from dpkg-shlibdeps
+# (package dpkg-dev), which reads the modules too: libssh2 and libcurl stay in it.
 install(FILES ${PROJECT_SOURCE_DIR}/docs/walferry.toml DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 set(CPACK_PACKAGE_NAME walferry)

@@ -6,11 +6,28 @@
 # the systemd units, then the log-shipping cycle with real PostgreSQL 15
 # (tests/e2e/pg_archive_cycle_test.sh) run with the installed binaries. The package is purged at
 # the end, also on failure, so a second run starts from the same machine.
+# The installed binaries must find the store modules (/usr/lib/<multiarch>/walferry/store-*.so):
+# a call to an sftp:// and an s3:// destination shows each backend loaded.
+#
+# --no-install: everything but dpkg -i (and scripts/install-deps.sh), on the package's files
+# extracted into a temporary directory: the same layout, so the binaries there load the modules
+# there; for a machine where installing the package would disturb others.
+# WALFERRY_PACKAGE_BUILD_DIR: the build directory (default build/release, prefix /usr).
 # WALFERRY_PGBENCH_SECONDS sets that cycle's pgbench duration (default 15 here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-((EUID == 0)) || { echo "scripts/package.sh installs a package: run it as root" >&2; exit 1; }
-build=build/release
+no_install=0
+if [[ ${1:-} == --no-install ]]; then
+  no_install=1
+elif (($# > 0)); then
+  echo "usage: scripts/package.sh [--no-install]" >&2
+  exit 2
+fi
+if ((!no_install && EUID != 0)); then
+  echo "scripts/package.sh installs a package: run it as root (or --no-install)" >&2
+  exit 1
+fi
+build=${WALFERRY_PACKAGE_BUILD_DIR:-build/release}
 tools=(walferry-push walferry-fetch walferry-cleanup walferry-status)
 
 fail() {
@@ -18,7 +35,7 @@ fail() {
   exit 1
 }
 
-bash scripts/install-deps.sh
+((no_install)) || bash scripts/install-deps.sh
 
 echo "== package build"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWALFERRY_WERROR=ON \
@@ -59,6 +76,10 @@ for path in /usr/bin/walferry-push /usr/bin/walferry-fetch /usr/bin/walferry-cle
   /usr/share/doc/walferry/examples/walferry-cleanup.cron; do
   grep -qxF "$path" <<<"$contents" || fail "the package has no $path"
 done
+for module in store-sftp.so store-s3.so; do
+  grep -qE "^/usr/lib/([^/]+/)?walferry/$module\$" <<<"$contents" ||
+    fail "the package has no /usr/lib/<multiarch>/walferry/$module"
+done
 ! grep -q 'walferry-test\|fuzz_\|unit_tests' <<<"$contents" || fail "the package holds a test tool"
 version=$(dpkg-deb --field "$deb" Version)
 [[ $version == "$(sed -n 's/^project(walferry VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)-"* ]] ||
@@ -69,8 +90,8 @@ echo "every expected file is there; version $version"
 depends=$(dpkg-deb --field "$deb" Depends)
 depends_names=$(tr ',|' '\n' <<<"$depends" | sed 's/(.*//; s/[[:space:]]//g; /^$/d')
 dpkg-deb -x "$deb" "$work/root"
-needed=$(for tool in "${tools[@]}"; do
-  readelf -d "$work/root/usr/bin/$tool" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'
+needed=$(for elf in "${tools[@]/#//usr/bin/}" $(grep '/walferry/store-.*\.so$' <<<"$contents"); do
+  readelf -d "$work/root$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'
 done | sort -u)
 [[ -n $needed ]] || fail "readelf found no shared library in the binaries"
 for lib in $needed; do
@@ -83,15 +104,26 @@ for lib in $needed; do
   echo "  $lib: $(tr '\n' ' ' <<<"$owners")in Depends"
 done
 
-echo "== dpkg -i"
-installed=1
-dpkg -i "$deb"
-dpkg -s walferry | grep -qx 'Status: install ok installed' || fail "walferry is not installed"
+# root: where the package's files are (/ once installed); bin: its /usr/bin.
+if ((no_install)); then
+  echo "== --no-install: the extracted package in $work/root"
+  root=$work/root
+  chmod 755 "$work"
+else
+  echo "== dpkg -i"
+  installed=1
+  dpkg -i "$deb"
+  dpkg -s walferry | grep -qx 'Status: install ok installed' || fail "walferry is not installed"
+  root=""
+fi
+bin=$root/usr/bin
 
 echo "== --version"
 for tool in "${tools[@]}"; do
-  [[ $(command -v "$tool") == /usr/bin/$tool ]] || fail "$tool on PATH is $(command -v "$tool")"
-  out=$("/usr/bin/$tool" --version)
+  if ((!no_install)); then
+    [[ $(command -v "$tool") == /usr/bin/$tool ]] || fail "$tool on PATH is $(command -v "$tool")"
+  fi
+  out=$("$bin/$tool" --version)
   echo "  $out"
   [[ $out == "$tool ${version%-*}" ]] || fail "/usr/bin/$tool --version says \"$out\""
 done
@@ -99,7 +131,7 @@ done
 # Minimal images may exclude /usr/share/doc and /usr/share/man from installation (dpkg
 # path-exclude): the package's own copies are checked then.
 installed_file() {
-  if [[ -f $1 ]]; then echo "$1"; else echo "$work/root$1"; fi
+  if [[ -f $root$1 ]]; then echo "$root$1"; else echo "$work/root$1"; fi
 }
 
 echo "== man pages"
@@ -116,36 +148,51 @@ example=$(installed_file /usr/share/doc/walferry/walferry.toml)
 # replaces the example's destinations.
 mkdir "$work/archive"
 printf '1\t0/3000000\tno recovery target specified\n' >"$work/00000002.history"
-walferry-push -c "$example" -v "$work/00000002.history" "$work/archive" ||
+"$bin/walferry-push" -c "$example" -v "$work/00000002.history" "$work/archive" ||
   fail "walferry-push -c $example exited $?"
-walferry-fetch -c "$example" --mode standby 00000002.history "$work/restored" "$work/archive" ||
-  fail "walferry-fetch -c $example exited $?"
+"$bin/walferry-fetch" -c "$example" --mode standby 00000002.history "$work/restored" \
+  "$work/archive" || fail "walferry-fetch -c $example exited $?"
 cmp "$work/00000002.history" "$work/restored" || fail "the fetched history file differs"
 # The same call fails on a config with a misspelt key: the example really was read.
 { cat "$example"; printf 'kep_backups = 1\n'; } >"$work/typo.toml"
 rc=0
-walferry-push -c "$work/typo.toml" "$work/00000002.history" "$work/archive" 2>"$work/typo.err" ||
-  rc=$?
+"$bin/walferry-push" -c "$work/typo.toml" "$work/00000002.history" "$work/archive" \
+  2>"$work/typo.err" || rc=$?
 if ((rc != 7)) || ! grep -q 'kep_backups' "$work/typo.err"; then
   fail "a misspelt key in a copy of the example gave exit $rc: $(cat "$work/typo.err")"
 fi
 echo "  $example parses (a copy with a misspelt key: exit 7, $(cat "$work/typo.err"))"
 
+echo "== the store modules, loaded by the installed binaries"
+# Nothing listens on 127.0.0.1:1: a loaded sftp:// backend says it cannot connect (WF012); the
+# s3:// backend asks for credentials (WF010) before it sends anything. A module not found: WF014.
+expect_backend() {
+  local url=$1 want=$2 err
+  err=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+    "$bin/walferry-push" "$work/00000002.history" "$url" 2>&1 >/dev/null) || true
+  grep -q "($want)" <<<"$err" || fail "walferry-push to $url: expected $want, got: $err"
+  echo "  $url: $err"
+}
+expect_backend sftp://nobody@127.0.0.1:1/archive WF012
+expect_backend s3://walferry-package-check/archive WF010
+
 echo "== systemd units"
 for unit in walferry-cleanup.service walferry-cleanup.timer; do
-  [[ -f /usr/lib/systemd/system/$unit ]] || fail "/usr/lib/systemd/system/$unit is not installed"
+  [[ -f $root/usr/lib/systemd/system/$unit ]] ||
+    fail "/usr/lib/systemd/system/$unit is not installed"
 done
 # shellcheck disable=SC2016 # systemd expands it
 grep -qxF 'ExecStart=/usr/bin/walferry-cleanup --prune ${WALFERRY_ARCHIVE}' \
-  /usr/lib/systemd/system/walferry-cleanup.service || fail "walferry-cleanup.service's ExecStart"
-if command -v systemd-analyze >/dev/null; then
+  "$root/usr/lib/systemd/system/walferry-cleanup.service" ||
+  fail "walferry-cleanup.service's ExecStart"
+if ((!no_install)) && command -v systemd-analyze >/dev/null; then
   systemd-analyze verify /usr/lib/systemd/system/walferry-cleanup.timer \
     /usr/lib/systemd/system/walferry-cleanup.service
   echo "  systemd-analyze verify: no complaint"
 fi
 
 echo "== log-shipping cycle with the installed binaries"
-WALFERRY_BIN_DIR=/usr/bin WALFERRY_PGBENCH_SECONDS=${WALFERRY_PGBENCH_SECONDS:-15} \
+WALFERRY_BIN_DIR=$bin WALFERRY_PGBENCH_SECONDS=${WALFERRY_PGBENCH_SECONDS:-15} \
   bash tests/e2e/pg_archive_cycle_test.sh </dev/null
 
 echo "package checks passed in ${SECONDS}s"

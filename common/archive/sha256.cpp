@@ -1,6 +1,8 @@
 #include "archive/sha256.h"
 
+#include <dlfcn.h>
 #include <openssl/evp.h>
+#include <openssl/opensslv.h>
 
 #include "base/error.h"
 
@@ -8,8 +10,63 @@ namespace walferry {
 
 namespace {
 
+#define WALFERRY_STRINGIFY2(x) #x
+#define WALFERRY_STRINGIFY(x) WALFERRY_STRINGIFY2(x)
+// The soname of the libcrypto the build compiled against ("libcrypto.so.3"): Debian's shared
+// library, found by the dynamic linker as a DT_NEEDED entry would be, and the same object a store
+// module that links libcrypto gets.
+constexpr const char* kLibCrypto = "libcrypto.so." WALFERRY_STRINGIFY(OPENSSL_SHLIB_VERSION);
+#undef WALFERRY_STRINGIFY
+#undef WALFERRY_STRINGIFY2
+
+// libcrypto is loaded the first time a digest is made, not at process start: a call that hashes
+// nothing (--version, a push answered by a batch marker, a fetch that finds nothing) does not pay
+// for mapping and relocating it (about 3,400 symbol bindings, more than the rest of a command).
+struct LibCrypto {
+    decltype(&EVP_MD_CTX_new) md_ctx_new = nullptr;
+    decltype(&EVP_MD_CTX_free) md_ctx_free = nullptr;
+    decltype(&EVP_sha256) sha256 = nullptr;
+    decltype(&EVP_DigestInit_ex) digest_init = nullptr;
+    decltype(&EVP_DigestUpdate) digest_update = nullptr;
+    decltype(&EVP_DigestFinal_ex) digest_final = nullptr;
+};
+
+template <typename F>
+void bind(void* handle, F& fn, const char* name) {
+    fn = reinterpret_cast<F>(dlsym(handle, name));
+    if (fn == nullptr) {
+        const char* why = dlerror();
+        throw Error(ErrorCode::kUnsupported,
+                    std::string(kLibCrypto) + " (SHA-256): " + (why != nullptr ? why : name));
+    }
+}
+
+LibCrypto load_libcrypto() {
+    void* handle = dlopen(kLibCrypto, RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+        const char* why = dlerror();
+        throw Error(ErrorCode::kUnsupported, std::string("cannot load ") + kLibCrypto +
+                                                 " (SHA-256): " + (why != nullptr ? why : "?"));
+    }
+    LibCrypto c;
+    bind(handle, c.md_ctx_new, "EVP_MD_CTX_new");
+    bind(handle, c.md_ctx_free, "EVP_MD_CTX_free");
+    bind(handle, c.sha256, "EVP_sha256");
+    bind(handle, c.digest_init, "EVP_DigestInit_ex");
+    bind(handle, c.digest_update, "EVP_DigestUpdate");
+    bind(handle, c.digest_final, "EVP_DigestFinal_ex");
+    return c;  // the handle stays open until the process ends
+}
+
+// Loaded once per process (thread-safe); a failure is thrown again by every later call.
+const LibCrypto& libcrypto() {
+    static const LibCrypto loaded = load_libcrypto();
+    return loaded;
+}
+
 struct EvpMdCtxDeleter {
-    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+    decltype(&EVP_MD_CTX_free) free = nullptr;
+    void operator()(EVP_MD_CTX* ctx) const noexcept { free(ctx); }
 };
 
 // OpenSSL reports failures only through return codes; a failure here means libcrypto itself is
@@ -21,13 +78,17 @@ struct EvpMdCtxDeleter {
 }  // namespace
 
 struct Sha256::Ctx {
-    std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> md{EVP_MD_CTX_new()};
+    const LibCrypto& crypto = libcrypto();
+    std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> md{crypto.md_ctx_new(),
+                                                    EvpMdCtxDeleter{crypto.md_ctx_free}};
     bool finished = false;
 };
 
 Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
     if (!ctx_->md) fail("context allocation");
-    if (EVP_DigestInit_ex(ctx_->md.get(), EVP_sha256(), nullptr) != 1) fail("init");
+    if (ctx_->crypto.digest_init(ctx_->md.get(), ctx_->crypto.sha256(), nullptr) != 1) {
+        fail("init");
+    }
 }
 
 Sha256::~Sha256() = default;
@@ -35,7 +96,9 @@ Sha256::~Sha256() = default;
 void Sha256::update(std::span<const std::uint8_t> bytes) {
     if (ctx_->finished) throw Error(ErrorCode::kInternal, "Sha256::update after finish");
     if (bytes.empty()) return;
-    if (EVP_DigestUpdate(ctx_->md.get(), bytes.data(), bytes.size()) != 1) fail("update");
+    if (ctx_->crypto.digest_update(ctx_->md.get(), bytes.data(), bytes.size()) != 1) {
+        fail("update");
+    }
 }
 
 Sha256Digest Sha256::finish() {
@@ -43,7 +106,8 @@ Sha256Digest Sha256::finish() {
     ctx_->finished = true;
     Sha256Digest digest{};
     unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx_->md.get(), digest.data(), &len) != 1 || len != digest.size()) {
+    if (ctx_->crypto.digest_final(ctx_->md.get(), digest.data(), &len) != 1 ||
+        len != digest.size()) {
         fail("final");
     }
     return digest;

@@ -1,4 +1,4 @@
-// SHA-256 through OpenSSL's libcrypto (EVP), owned by RAII.
+// SHA-256 through OpenSSL's libcrypto (EVP), owned by RAII; libcrypto is loaded on first use.
 #pragma once
 
 #include <array>

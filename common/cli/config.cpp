@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "base/error.h"
-#include "store/s3/s3_request.h"
+#include "store/s3/s3_target.h"
 
 namespace walferry {
 

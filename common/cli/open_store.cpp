@@ -1,17 +1,15 @@
 #include "cli/open_store.h"
 
 #include "base/error.h"
+#include "cli/remote_store.h"
 #include "store/file_store.h"
-#include "store/s3/s3_store.h"
-#include "store/sftp/sftp_store.h"
 
 namespace walferry {
 
 std::unique_ptr<Store> open_store(const Destination& destination) {
     const Location& loc = destination.location;
     if (loc.scheme == Location::Scheme::kFile) return std::make_unique<FileStore>(loc.path);
-    if (loc.scheme == Location::Scheme::kS3) return std::make_unique<S3Store>(destination);
-    return std::make_unique<SftpStore>(destination);
+    return open_remote_store(destination);
 }
 
 std::vector<Destination> destinations_from(const std::vector<std::string>& positional,

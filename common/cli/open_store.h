@@ -9,7 +9,8 @@
 
 namespace walferry {
 
-// file:// -> FileStore, sftp:// -> SftpStore (which connects on first use).
+// file:// -> FileStore; sftp:// -> SftpStore, s3:// -> S3Store (which connect on first use),
+// through open_remote_store (remote_store.h: their modules are loaded then).
 std::unique_ptr<Store> open_store(const Destination& destination);
 
 // How the commands get a store for a destination or source: open_store in the binaries, an

@@ -49,6 +49,7 @@ declare -ga E2E_STARTED=()   # nodes started by this test, in start order
 declare -ga E2E_PORTS=()     # ports handed out by e2e_free_port
 E2E_WORK=""
 E2E_BIN=""
+E2E_MODULE_DIR=""  # the copy of the store modules the binaries in $E2E_BIN load
 E2E_USER=""
 E2E_PG_BINDIR=""
 E2E_LOGS_PRINTED=0
@@ -181,6 +182,27 @@ e2e_install_binaries() {
     install -m 755 "$src/$name" "$E2E_BIN/$name"
   done
   chmod 755 "$E2E_BIN"
+  e2e_install_modules "$src"
+}
+
+# e2e_install_modules SRC: copy the store modules (store-sftp.so, store-s3.so), which the
+# binaries load from a fixed place relative to themselves (<bindir>/../<libdir>/walferry), to the
+# same place relative to $E2E_BIN; E2E_MODULE_DIR is that copy.
+e2e_install_modules() {
+  local src=$1 dir found=""
+  for dir in "$src"/../lib*/walferry "$src"/../lib/*/walferry; do
+    [[ -f $dir/store-sftp.so ]] && found=$dir && break
+  done
+  [[ -n $found ]] || fail "no store modules (lib/walferry/store-*.so) next to $src (build first)"
+  mkdir -p "$E2E_BIN/${found#"$src"/}"
+  E2E_MODULE_DIR=$(cd "$E2E_BIN/${found#"$src"/}" && pwd)
+  install -m 644 "$found"/store-*.so "$E2E_MODULE_DIR"
+  # Readable by the test user, from the module directory up to the work dir.
+  dir=$E2E_MODULE_DIR
+  while [[ $dir == "$E2E_WORK"/* ]]; do
+    chmod 755 "$dir"
+    dir=${dir%/*}
+  done
 }
 
 # walferry_bin NAME: absolute path of the work dir's copy of a walferry binary.

@@ -11,28 +11,9 @@
 #include <vector>
 
 #include "store/destination.h"
+#include "store/s3/s3_target.h"
 
 namespace walferry {
-
-// Where one archive's requests go.
-struct S3Target {
-    std::string scheme;  // "https" or "http"
-    std::string host;    // "127.0.0.1:7480", "s3.eu-west-1.amazonaws.com" (port included)
-    std::string bucket;
-    std::string prefix;  // "" or "cluster1/" (always ends with '/')
-    std::string region;
-    bool virtual_style = false;
-
-    // "https://127.0.0.1:7480" for messages: the endpoint as configured, without the bucket.
-    std::string endpoint() const { return scheme + "://" + host; }
-    // The object key of an archive file: prefix + name.
-    std::string key(std::string_view name) const { return prefix + std::string(name); }
-};
-
-// From an s3:// destination: the endpoint (or AWS's for the region), the URI style, the
-// prefix. Throws Error(kConfig) for an endpoint that is not "http(s)://host[:port][/]" or an
-// unknown uri_style.
-S3Target s3_target(const Destination& destination);
 
 struct S3Request {
     std::string method;  // GET, HEAD, PUT, POST, DELETE
