@@ -110,12 +110,12 @@ step "walferry-status shows the consumers of an s3:// archive"
 STATUS=$(walferry_bin walferry-status)
 state() { ceph_s3_list "$PREFIX/.walferry-cleanup/" | LC_ALL=C sort; }
 before=$(state)
-run "$STATUS" -c "$CFG" "$URL"
+run "$STATUS" -c "$CFG"
 check "status lists consumer a at its cutoff" grep -qE "^  [^ ]+ +a +$(seg 4 13) +[0-9]+[smhd] ago +ok\$" "$OUT"
-run "$STATUS" -c "$CFG" --json "$URL"
+run "$STATUS" -c "$CFG" --json
 check "--json is JSON" python3 -m json.tool "$OUT"
 check "--json: consumer a at its cutoff" grep -qF "\"consumers\":[{\"name\":\"a\",\"cutoff\":\"$(seg 4 13)\"," "$OUT"
-run "$STATUS" -c "$CFG" --prometheus "$URL"
+run "$STATUS" -c "$CFG" --prometheus
 check "promtool accepts the consumer metrics" promtool check metrics <"$OUT"
 check "walferry_cleanup_consumers is 1" grep -qE '^walferry_cleanup_consumers\{destination="[^"]+"\} 1$' "$OUT"
 expect_eq "walferry-status wrote no object (no lock taken)" "$before" "$(state)"
@@ -123,7 +123,7 @@ expect_eq "walferry-status wrote no object (no lock taken)" "$before" "$(state)"
 printf 'cutoff = "%s"\nupdated = %s\n' "$(seg 4 13)" $(($(date +%s) - 10 * 86400)) >"$E2E_WORK/old-record"
 code=$(ceph_s3 PUT "/$CEPH_BUCKET/$PREFIX/.walferry-cleanup/consumers/a" "$E2E_WORK/old-record")
 expect_eq "a's record set back ten days" 200 "$code"
-run "$STATUS" -c "$CFG" "$URL"
+run "$STATUS" -c "$CFG"
 check "a stale consumer on RGW is named" grep -qF 'cleanup consumer "a" is stale: last updated 864' "$OUT"
 check "and marked in the table" grep -qE "^  [^ ]+ +a +$(seg 4 13) +10d ago +STALE\$" "$OUT"
 assert_done
