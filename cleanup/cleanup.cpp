@@ -8,33 +8,26 @@
 #include <memory>
 #include <set>
 
+#include "archive/consumer_registry.h"
 #include "base/error.h"
 #include "cleanup/archive_view.h"
 #include "cleanup/cleanup_report.h"
-#include "cleanup/consumer_registry.h"
 #include "cleanup/prune_sources.h"
-#include "cleanup/s3_consumer_store.h"
-#include "cleanup/sftp_consumer_store.h"
 #include "cli/config.h"
 #include "cli/open_store.h"
 #include "store/location.h"
-#include "store/s3/s3_store.h"
-#include "store/sftp/sftp_store.h"
 #include "wal/cleanup_rules.h"
 
 namespace walferry {
 
 namespace {
 
-// The archive: a local directory (FileStore), an SFTP one (SftpStore) or S3 (S3Store), with the
-// connection
-// settings of the config's [[destination]] whose url (or name) is ARCHIVEDIR, else defaults.
+// The archive: a local directory, an SFTP one or S3, with the connection settings of the
+// config's [[destination]] whose url (or name) is ARCHIVEDIR, else defaults. Its consumer
+// records are the backend's (Store::consumers).
 struct Archive {
     std::unique_ptr<Store> store;
-    SftpStore* sftp = nullptr;  // when remote
-    S3Store* s3 = nullptr;      // when remote
-    std::string dir;            // when local
-    std::string label;          // for messages
+    std::string label;  // for messages
 };
 
 // The destination ARCHIVEDIR names: a configured one by name, else its location with the
@@ -60,14 +53,7 @@ Archive open_archive(const std::string& text, const Config& config, const StoreO
     Archive out;
     if (loc.scheme != Location::Scheme::kFile) {
         out.store = opener(dest);
-        out.sftp = dynamic_cast<SftpStore*>(out.store.get());
-        out.s3 = dynamic_cast<S3Store*>(out.store.get());
         out.label = out.store->describe();
-        // Consumer records need a backend that can hold them.
-        if (!out.sftp && !out.s3) {
-            throw Error(ErrorCode::kUnsupported,
-                        "cleanup of \"" + out.label + "\" is not supported (no consumer records)");
-        }
         return out;
     }
     struct stat st {};
@@ -75,22 +61,16 @@ Archive open_archive(const std::string& text, const Config& config, const StoreO
         // pg_archivecleanup treats this as a usage error (exit 2).
         throw Error(ErrorCode::kUsage, "archive location \"" + loc.path + "\" does not exist");
     }
-    out.dir = loc.path;
     out.label = loc.path;
     out.store = opener(dest);
     return out;
 }
 
+// The archive's consumer records under its cleanup lock; a backend that cannot hold them
+// refuses (Error(kUnsupported)).
 ConsumerRegistry open_registry(Archive& archive, bool create, int lock_wait_s) {
-    if (archive.sftp) {
-        return ConsumerRegistry(
-            std::make_unique<SftpConsumerStore>(*archive.sftp, create, lock_wait_s));
-    }
-    if (archive.s3) {
-        return ConsumerRegistry(
-            std::make_unique<S3ConsumerStore>(*archive.s3, create, lock_wait_s));
-    }
-    return ConsumerRegistry(archive.dir, create);
+    return ConsumerRegistry(*archive.store,
+                            create ? ConsumerAccess::kCreate : ConsumerAccess::kLock, lock_wait_s);
 }
 
 bool is_local_dir(const std::string& text) {

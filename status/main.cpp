@@ -1,5 +1,6 @@
 // walferry-status: what every archive holds, per timeline; gaps, damage, backlog, lag behind
 // the server. Exit status as a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+#include "cli/config.h"
 #include "cli/open_store.h"
 #include "cli/tool_main.h"
 #include "status/status.h"
@@ -40,6 +41,18 @@ int main(int argc, char** argv) try {
     app.add_option("--crit-lag", o.crit_lag,
                    "CRITICAL above this many segments of lag (default: [status] crit_lag, 16)")
         ->check(CLI::Range(0, 1000000));
+    app.add_option_function<std::string>(
+           "--stale-consumer",
+           [&](const std::string& text) {
+               try {
+                   o.stale_consumer_seconds = parse_duration(text, "--stale-consumer");
+               } catch (const Error& e) {
+                   throw CLI::ValidationError(e.what());
+               }
+           },
+           "WARNING for a cleanup consumer not updated for longer, e.g. \"1d\", \"12h\", "
+           "seconds; 0: never (default: [status] stale_consumer, else [cleanup] consumer_ttl, 7d)")
+        ->type_name("DURATION");
     bool json = false;
     bool prometheus = false;
     auto* json_flag = app.add_flag("--json", json, "JSON output (schema in the man page)");

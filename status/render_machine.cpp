@@ -70,6 +70,14 @@ std::string json_timeline(const TimelineSummary& t, std::uint64_t seg_size, std:
            ",\"history\":" + (t.has_history ? "true" : "false") + "}";
 }
 
+std::string json_consumer(const ConsumerReport& c, const StatusReport& r) {
+    const bool stale = consumer_stale(c.updated, r.now, r.thresholds.stale_consumer_seconds);
+    return "{\"name\":" + json_string(c.name) + ",\"cutoff\":" + json_string(c.cutoff) +
+           ",\"updated\":" + std::to_string(c.updated) +
+           ",\"age_seconds\":" + std::to_string(r.now - c.updated) +
+           ",\"stale\":" + (stale ? "true" : "false") + "}";
+}
+
 std::string json_destination(const DestinationReport& d, const StatusReport& r) {
     std::string out = "{\"name\":" + json_string(d.name) + ",\"url\":" + json_string(d.url) +
                       ",\"reachable\":" + (d.unreachable ? "false" : "true") +
@@ -104,6 +112,10 @@ std::string json_destination(const DestinationReport& d, const StatusReport& r) 
                                      }) +
                           "}"
                     : "null";
+    out += ",\"consumers\":" + json_array(d.consumers, [&](const ConsumerReport& consumer) {
+               return json_consumer(consumer, r);
+           });
+    out += ",\"consumers_error\":" + json_optional(d.consumers_error);
     return out + "}";
 }
 
@@ -185,6 +197,37 @@ std::string dest_label(const std::string& name) {
     return "destination=\"" + prom_label(name) + "\"";
 }
 
+void prometheus_consumers(const StatusReport& r, Metrics& m) {
+    auto readable = [](const DestinationReport& d) { return !d.unreachable && !d.consumers_error; };
+    m.family("walferry_cleanup_consumers", "Cleanup consumers recorded in a destination.");
+    for (const DestinationReport& d : r.destinations) {
+        if (readable(d)) m.sample(dest_label(d.name), static_cast<double>(d.consumers.size()));
+    }
+    m.family("walferry_cleanup_consumers_stale",
+             "Cleanup consumers not updated for longer than stale_consumer.");
+    for (const DestinationReport& d : r.destinations) {
+        if (!readable(d)) continue;
+        std::size_t n = 0;
+        for (const ConsumerReport& c : d.consumers) {
+            n += consumer_stale(c.updated, r.now, r.thresholds.stale_consumer_seconds) ? 1 : 0;
+        }
+        m.sample(dest_label(d.name), static_cast<double>(n));
+    }
+    m.family("walferry_cleanup_consumer_age_seconds",
+             "Seconds since a cleanup consumer's record was last updated.");
+    for (const DestinationReport& d : r.destinations) {
+        for (const ConsumerReport& c : d.consumers) {
+            m.sample(dest_label(d.name) + ",consumer=\"" + prom_label(c.name) + "\"",
+                     static_cast<double>(r.now - c.updated));
+        }
+    }
+    m.family("walferry_cleanup_consumers_unreadable",
+             "1 if a reachable destination's cleanup consumer records cannot be read.");
+    for (const DestinationReport& d : r.destinations) {
+        if (!d.unreachable) m.sample(dest_label(d.name), d.consumers_error ? 1.0 : 0.0);
+    }
+}
+
 void prometheus_destinations(const StatusReport& r, Metrics& m) {
     const auto& ds = r.destinations;
     auto each = [&](const char* name, const char* help, auto value, bool reachable_only = true) {
@@ -218,6 +261,7 @@ void prometheus_destinations(const StatusReport& r, Metrics& m) {
     for (const DestinationReport& d : ds) {
         if (d.verify) m.sample(dest_label(d.name), static_cast<double>(d.verify->damaged.size()));
     }
+    prometheus_consumers(r, m);
     m.family("walferry_timeline_segments", "Segments a destination holds per timeline.");
     for (const DestinationReport& d : ds) {
         for (const auto& [tli, t] : d.contents.timelines) {
@@ -276,7 +320,9 @@ void render_json(const StatusReport& r, std::ostream& out) {
     out << "{\"format\":1,\"status\":" << json_string(level_name(r.level()))
         << ",\"exit_status\":" << static_cast<int>(r.level()) << ",\"time\":" << r.now
         << ",\"wal_segment_size\":" << r.seg_size
-        << ",\"raw_bytes_source\":" << json_string(r.raw_bytes_source) << ",\"destinations\":"
+        << ",\"raw_bytes_source\":" << json_string(r.raw_bytes_source)
+        << ",\"stale_consumer_seconds\":" << r.thresholds.stale_consumer_seconds
+        << ",\"destinations\":"
         << json_array(r.destinations,
                       [&](const DestinationReport& d) { return json_destination(d, r); })
         << ",\"timelines\":"

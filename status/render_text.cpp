@@ -132,6 +132,34 @@ void print_spool(const SpoolReport& s, std::ostream& out) {
     out << "  prefetch entries: " << s.prefetch_entries << "\n";
 }
 
+// Every destination's cleanup consumers; nothing when no destination has any.
+void print_consumers(const StatusReport& r, std::ostream& out) {
+    Table t({"destination", "consumer", "cutoff", "updated", "state"});
+    bool any = false;
+    for (const DestinationReport& d : r.destinations) {
+        if (d.consumers_error) {
+            t.add({d.name, "-", "-", "-", "UNREADABLE (see below)"});
+            any = true;
+        }
+        for (const ConsumerReport& c : d.consumers) {
+            const bool stale =
+                consumer_stale(c.updated, r.now, r.thresholds.stale_consumer_seconds);
+            t.add({d.name, c.name, c.cutoff,
+                   human_age(std::max<std::int64_t>(0, r.now - c.updated)) + " ago",
+                   stale ? "STALE" : "ok"});
+            any = true;
+        }
+    }
+    if (!any) return;
+    out << "\ncleanup consumers";
+    if (r.thresholds.stale_consumer_seconds > 0) {
+        out << " (stale when not updated for " << human_age(r.thresholds.stale_consumer_seconds)
+            << ")";
+    }
+    out << "\n";
+    t.print(out);
+}
+
 void print_servers(const StatusReport& r, std::ostream& out) {
     out << "\nservers\n";
     Table t({"server", "role", "current", "last archived", "age", "last failed", "age", "failed"});
@@ -177,6 +205,7 @@ void render_text(const StatusReport& r, std::ostream& out) {
     print_destinations(r, out);
     print_timelines(r, out);
     if (r.spool) print_spool(*r.spool, out);
+    print_consumers(r, out);
     if (!r.servers.empty()) print_servers(r, out);
     bool verify_heading = false;
     for (const DestinationReport& d : r.destinations) {

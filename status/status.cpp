@@ -3,6 +3,7 @@
 #include <ctime>
 #include <iostream>
 
+#include "archive/consumer_registry.h"
 #include "archive/container.h"
 #include "base/error.h"
 #include "status/render.h"
@@ -32,6 +33,20 @@ std::string read_small(Store& store, const std::string& stored_name) {
     return text;
 }
 
+// The destination's cleanup consumers, read without the cleanup lock and creating nothing
+// (walferry-status never writes into an archive). A backend that cannot hold them has none.
+void read_consumers(Store& store, DestinationReport& report) {
+    try {
+        const ConsumerRegistry registry(store, ConsumerAccess::kRead, 0);
+        for (ConsumerRecord& r : registry.load()) {
+            report.consumers.push_back(
+                ConsumerReport{std::move(r.name), r.cutoff.wal_file_name(), r.updated});
+        }
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::kUnsupported) report.consumers_error = e.what();
+    }
+}
+
 struct Listed {
     DestinationReport report;
     std::vector<ListedFile> files;
@@ -57,6 +72,7 @@ Listed list_destination(const Destination& d, const StoreOpener& open, HistoryMa
                 out.report.history_errors.push_back("\"" + f.name + "\": " + e.what());
             }
         }
+        read_consumers(*store, out.report);
     } catch (const Error& e) {
         out.report.unreachable = e.what();
         out.files.clear();
@@ -112,6 +128,8 @@ int run_status(const StatusOptions& options, const StoreOpener& open) {
     StatusReport report = collect_status(destinations, open, now);
     report.thresholds.warn_lag = options.warn_lag.value_or(config.status.warn_lag);
     report.thresholds.crit_lag = options.crit_lag.value_or(config.status.crit_lag);
+    report.thresholds.stale_consumer_seconds = options.stale_consumer_seconds.value_or(
+        config.status.stale_consumer_seconds.value_or(config.cleanup.consumer_ttl_seconds));
     if (!config.origin.empty()) report.spool = read_spool(config.spool, destinations, now);
     if (options.verify) verify_destinations(report, destinations, open, options.jobs);
     if (options.check) {

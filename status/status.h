@@ -25,6 +25,7 @@ struct StatusOptions {
     std::optional<std::int64_t> warn_lag;
     std::optional<std::int64_t> crit_lag;
     std::optional<std::int64_t> switch_timeout_seconds;
+    std::optional<std::int64_t> stale_consumer_seconds;
     int jobs = 0;  // --verify workers; 0: one per core
 };
 

@@ -22,6 +22,10 @@ Level StatusReport::level() const noexcept {
     return worst;
 }
 
+bool consumer_stale(std::int64_t updated, std::int64_t now, std::int64_t limit) noexcept {
+    return limit > 0 && now - updated > limit;
+}
+
 namespace {
 
 std::string gap_text(const Gap& g, std::uint64_t seg_size) {
@@ -30,6 +34,24 @@ std::string gap_text(const Gap& g, std::uint64_t seg_size) {
         "gap on timeline " + std::to_string(g.tli) + ": " + segment_file(g.tli, g.from, seg_size);
     if (n > 1) text += " .. " + segment_file(g.tli, g.to, seg_size);
     return text + " missing (" + std::to_string(n) + (n == 1 ? " segment)" : " segments)");
+}
+
+void assess_consumers(const DestinationReport& d, StatusReport& r) {
+    if (d.consumers_error) {
+        r.findings.push_back(Finding{
+            Level::kWarning, d.name,
+            "cleanup consumers cannot be read, so no cleanup of it runs: " + *d.consumers_error});
+    }
+    const std::int64_t limit = r.thresholds.stale_consumer_seconds;
+    for (const ConsumerReport& c : d.consumers) {
+        if (!consumer_stale(c.updated, r.now, limit)) continue;
+        r.findings.push_back(Finding{
+            Level::kWarning, d.name,
+            "cleanup consumer \"" + c.name + "\" is stale: last updated " +
+                std::to_string(r.now - c.updated) + " s ago (stale_consumer " +
+                std::to_string(limit) + " s), still holding back cleanup from " + c.cutoff +
+                "; if it is gone: walferry-cleanup --forget-consumer " + c.name + " " + d.url});
+    }
 }
 
 void assess_destination(const DestinationReport& d, StatusReport& r) {
@@ -57,6 +79,7 @@ void assess_destination(const DestinationReport& d, StatusReport& r) {
     if (d.verify) {
         for (const DamagedFile& f : d.verify->damaged) add(Level::kCritical, f.message);
     }
+    assess_consumers(d, r);
 }
 
 void assess_server(const ServerReport& s, StatusReport& r) {

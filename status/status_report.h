@@ -34,6 +34,14 @@ struct VerifyResult {
     std::vector<DamagedFile> damaged;  // damaged or unreadable
 };
 
+// A cleanup consumer recorded in a destination (archive/consumer_registry.h), read without the
+// cleanup lock.
+struct ConsumerReport {
+    std::string name;
+    std::string cutoff;        // the oldest segment it still needs
+    std::int64_t updated = 0;  // unix time of its last record
+};
+
 struct DestinationReport {
     std::string name;
     std::string url;
@@ -43,6 +51,8 @@ struct DestinationReport {
     std::vector<std::string> missing;         // held by another destination, not by this one
     std::vector<std::string> history_errors;  // .history files that could not be read
     std::optional<VerifyResult> verify;
+    std::vector<ConsumerReport> consumers;       // sorted by name
+    std::optional<std::string> consumers_error;  // the records could not be read (one line)
 };
 
 struct BacklogReport {
@@ -87,7 +97,12 @@ struct ServerReport {
 struct Thresholds {
     std::int64_t warn_lag = 0;
     std::int64_t crit_lag = 0;
+    std::int64_t stale_consumer_seconds = 0;  // 0: no consumer is ever stale
 };
+
+// Whether a consumer last recorded at `updated` is stale at `now`: not updated for longer than
+// `limit` seconds (0: never). A record from the future (another host's clock) is not stale.
+bool consumer_stale(std::int64_t updated, std::int64_t now, std::int64_t limit) noexcept;
 
 struct StatusReport {
     std::int64_t now = 0;
@@ -107,7 +122,9 @@ struct StatusReport {
 // a timeline without its .history, an archive without walferry.info that holds files, a server
 // that could not be asked, lag over crit_lag, a --switch segment missing; WARNING for a backlog,
 // a destination left alone, files missing on one destination, lag over warn_lag, archiving
-// failures newer than the last success.
+// failures newer than the last success, a stale cleanup consumer, consumer records that cannot
+// be read (a damaged one stops every cleanup of that archive: nothing is lost, but the archive
+// grows until it is mended).
 void assess(StatusReport& report);
 
 }  // namespace walferry

@@ -173,11 +173,14 @@ void read_cleanup(const Reader& r, const toml::node& node, Config& c) {
 void read_status(const Reader& r, const toml::node& node, Config& c) {
     const toml::table* t = node.as_table();
     if (!t) r.fail("status", "must be a table ([status])");
-    r.only_keys(*t, "status.", {"warn_lag", "crit_lag", "switch_timeout"});
+    r.only_keys(*t, "status.", {"warn_lag", "crit_lag", "switch_timeout", "stale_consumer"});
     set_integer(r, *t, "status.warn_lag", 0, 1000000, c.status.warn_lag);
     set_integer(r, *t, "status.crit_lag", 0, 1000000, c.status.crit_lag);
     c.status.switch_timeout_seconds =
         read_duration(r, *t, "status.switch_timeout").value_or(c.status.switch_timeout_seconds);
+    if (auto stale = read_duration(r, *t, "status.stale_consumer")) {
+        c.status.stale_consumer_seconds = stale;
+    }
 }
 
 void read_required(const Reader& r, const toml::table& t, Config& c) {

@@ -36,6 +36,9 @@ struct StatusSettings {
     std::int64_t warn_lag = 2;   // segments behind the server's current WAL file: WARNING
     std::int64_t crit_lag = 16;  // ... CRITICAL
     std::int64_t switch_timeout_seconds = 60;  // --check --switch: wait this long at most
+    // A cleanup consumer whose record is older: WARNING. nullopt: [cleanup] consumer_ttl, the age
+    // at which walferry-cleanup itself warns of it. 0: never stale.
+    std::optional<std::int64_t> stale_consumer_seconds;
 };
 
 struct Config {

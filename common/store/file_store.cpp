@@ -12,6 +12,7 @@
 #include "base/durable_file.h"
 #include "base/error.h"
 #include "base/unique_fd.h"
+#include "store/local_consumer_store.h"
 
 namespace walferry {
 
@@ -205,6 +206,10 @@ bool FileStore::remove(std::string_view name_view) {
     if (::unlinkat(remove_dirfd_.get(), name.c_str(), 0) == 0) return true;
     if (errno == ENOENT) return false;
     throw_io("cannot remove", join_path(dir_, name), errno);
+}
+
+std::unique_ptr<ConsumerStore> FileStore::consumers(ConsumerAccess access, int /*lock_wait_s*/) {
+    return std::make_unique<LocalConsumerStore>(dir_, access);
 }
 
 }  // namespace walferry

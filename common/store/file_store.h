@@ -22,6 +22,7 @@ class FileStore final : public Store {
     bool get(std::string_view name, const ByteSink& sink) override;
     std::vector<std::string> list() override;
     std::vector<ListedFile> list_files() override;
+    std::unique_ptr<ConsumerStore> consumers(ConsumerAccess access, int lock_wait_s) override;
     bool remove(std::string_view name) override;
 
     const std::string& dir() const noexcept { return dir_; }

@@ -28,4 +28,9 @@ std::vector<ListedFile> Store::list_files() {
     return files;
 }
 
+std::unique_ptr<ConsumerStore> Store::consumers(ConsumerAccess /*access*/, int /*lock_wait_s*/) {
+    throw Error(ErrorCode::kUnsupported,
+                "\"" + describe() + "\" cannot hold cleanup consumer records");
+}
+
 }  // namespace walferry

@@ -4,11 +4,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "store/consumer_store.h"
 
 namespace walferry {
 
@@ -76,6 +79,12 @@ class Store {
     virtual void remove_all(std::span<const std::string> names) {
         for (const std::string& name : names) remove(name);
     }
+
+    // The archive's cleanup consumer records (store/consumer_store.h), kept by this backend in
+    // the archive: kLock and kCreate hold its cleanup lock until the result is destroyed (waiting
+    // up to lock_wait_s for a lock that is not a flock()). The result may use this store and must
+    // not outlive it. Backends that cannot hold them (the default) throw Error(kUnsupported).
+    virtual std::unique_ptr<ConsumerStore> consumers(ConsumerAccess access, int lock_wait_s);
 };
 
 // Throws Error(kInvalidName) unless `name` is a plain file name a store may hold: 1..255 bytes,

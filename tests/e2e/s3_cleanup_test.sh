@@ -4,7 +4,9 @@
 # unknown names) is uploaded to RGW and copied to a local directory; the same sequences of
 # cleanups (dry runs, -b, --prune-diverged, two consumers on different timelines moving on, one
 # forgotten) run on both. After every step the reports, the exit status and the files left must be
-# identical, the consumers recorded the same, and a finished cleanup leaves no lock held.
+# identical, the consumers recorded the same, and a finished cleanup leaves no lock held. Last,
+# walferry-status shows the consumer left on the s3:// archive (text, JSON, Prometheus) without
+# writing any object (no lock generation).
 #
 # Environment: WALFERRY_BIN_DIR (set by ctest), WALFERRY_KEEP=1 keeps the work dir.
 set -euo pipefail
@@ -15,7 +17,7 @@ source "$(dirname "$0")/cleanup_lib.sh"
 # shellcheck source=tests/e2e/ceph_lib.sh
 source "$(dirname "$0")/ceph_lib.sh"
 
-e2e_setup walferry-cleanup
+e2e_setup walferry-cleanup walferry-status
 ceph_setup
 ceph_start
 PRISTINE=$E2E_WORK/pristine
@@ -103,4 +105,25 @@ note "lock generation objects left: $lock"
 # A second cleanup right away is not kept waiting: the lock was released.
 cl_cleanup -c "$CFG" --lock-wait 0 --consumer a "$URL" "$(seg 4 13)"
 expect_eq "a cleanup right after another (lock released): exit status ($CL_ERR)" 0 "$CL_STATUS"
+
+step "walferry-status shows the consumers of an s3:// archive"
+STATUS=$(walferry_bin walferry-status)
+state() { ceph_s3_list "$PREFIX/.walferry-cleanup/" | LC_ALL=C sort; }
+before=$(state)
+run "$STATUS" -c "$CFG"
+check "status lists consumer a at its cutoff" grep -qE "^  [^ ]+ +a +$(seg 4 13) +[0-9]+[smhd] ago +ok\$" "$OUT"
+run "$STATUS" -c "$CFG" --json
+check "--json is JSON" python3 -m json.tool "$OUT"
+check "--json: consumer a at its cutoff" grep -qF "\"consumers\":[{\"name\":\"a\",\"cutoff\":\"$(seg 4 13)\"," "$OUT"
+run "$STATUS" -c "$CFG" --prometheus
+check "promtool accepts the consumer metrics" promtool check metrics <"$OUT"
+check "walferry_cleanup_consumers is 1" grep -qE '^walferry_cleanup_consumers\{destination="[^"]+"\} 1$' "$OUT"
+expect_eq "walferry-status wrote no object (no lock taken)" "$before" "$(state)"
+# a's record as if written ten days ago: stale, WARNING
+printf 'cutoff = "%s"\nupdated = %s\n' "$(seg 4 13)" $(($(date +%s) - 10 * 86400)) >"$E2E_WORK/old-record"
+code=$(ceph_s3 PUT "/$CEPH_BUCKET/$PREFIX/.walferry-cleanup/consumers/a" "$E2E_WORK/old-record")
+expect_eq "a's record set back ten days" 200 "$code"
+run "$STATUS" -c "$CFG"
+check "a stale consumer on RGW is named" grep -qF 'cleanup consumer "a" is stale: last updated 864' "$OUT"
+check "and marked in the table" grep -qE "^  [^ ]+ +a +$(seg 4 13) +10d ago +STALE\$" "$OUT"
 assert_done

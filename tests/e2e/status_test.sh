@@ -6,6 +6,10 @@
 #    and promoted, twice): the tree names both switch points; a healthy archive is exit 0;
 #    --json parses (python3 -m json.tool), --prometheus passes `promtool check metrics`;
 #    --check --switch against the live primary waits until the closed segment is everywhere.
+# 1b. Cleanup consumers recorded by real `walferry-cleanup --consumer` on the local and the SFTP
+#    archive (at their oldest segment: nothing removed): listed with their cutoffs in the text,
+#    JSON and Prometheus outputs, exit 0; a record set back ten days: stale, named, exit 1 (and OK
+#    again with a longer --stale-consumer); a damaged record: one WARNING line; forgotten again.
 # 2. A middle segment deleted on sb1: the gap and sb1 named, exit 2 (then put back).
 # 3. A bit flipped in one stored file of the local archive: --verify names it, exit 2.
 # 4. required = 1, sb2 stopped, a segment archived: sb2 unreachable, exit 2; sb2 back, its
@@ -19,13 +23,14 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/sshd_lib.sh"
 
 E2E_WAL_SEGMENT_SIZE=$((1024 * 1024))
-e2e_setup walferry-push walferry-fetch walferry-status
+e2e_setup walferry-push walferry-fetch walferry-status walferry-cleanup
 sshd_setup
 sshd_start sb1 127.0.0.2
 sshd_start sb2 127.0.0.3
 PUSH=$(walferry_bin walferry-push)
 FETCH=$(walferry_bin walferry-fetch)
 STATUS=$(walferry_bin walferry-status)
+CLEANUP=$(walferry_bin walferry-cleanup)
 declare -A ARCHIVE=([sb1]=$E2E_WORK/sb1/archive [sb2]=$E2E_WORK/sb2/archive [local]=$E2E_WORK/local)
 e2e_mkdir "${ARCHIVE[sb1]}" "${ARCHIVE[sb2]}" "${ARCHIVE[local]}" "$E2E_WORK/spool"
 CFG=$E2E_WORK/walferry.toml
@@ -52,6 +57,12 @@ expect_stdout_matches() {
 
 # status ARG...: walferry-status -c $CFG (run: as the test user); $RC, $OUT, $ERR.
 status() { run "$STATUS" -c "$CFG" "$@"; }
+
+# write_as_user FILE TEXT: FILE holds TEXT and a newline, written as the test user.
+write_as_user() {
+  # shellcheck disable=SC2016 # the script is for the test user's bash
+  e2e_as_user bash -c 'printf "%s\n" "$1" >"$2"' sh "$2" "$1"
+}
 
 # switch_archived: a segment switch on p, then wait until p archived it.
 switch_archived() {
@@ -106,6 +117,82 @@ status --check --switch
 expect_rc 0 "--check --switch against the live primary"
 expect_stdout_has ", now in every destination" "--switch"
 expect_stdout_has "primary" "--check: p's role"
+
+# --- 1b. cleanup consumers on the local and an SFTP archive
+note "cleanup consumers recorded by walferry-cleanup"
+oldest=$(find "${ARCHIVE[local]}" -name '00000001*.zst' ! -name '*.partial.zst' -printf '%f\n' | sort | head -1)
+oldest=${oldest%.zst}
+check "timeline 1's oldest segment" test -n "$oldest"
+before=$(find "${ARCHIVE[local]}" "${ARCHIVE[sb1]}" -type f | sort)
+run "$CLEANUP" --consumer standby-l "${ARCHIVE[local]}" "$oldest"
+expect_rc 0 "walferry-cleanup --consumer on the local archive"
+run "$CLEANUP" -c "$CFG" --consumer standby-s sb1 "$oldest"
+expect_rc 0 "walferry-cleanup --consumer on sb1 (SFTP)"
+expect_eq "the cleanups at the oldest segment removed nothing" "$before" \
+  "$(find "${ARCHIVE[local]}" "${ARCHIVE[sb1]}" -type f ! -path '*/.walferry-cleanup/*' | sort)"
+status
+expect_rc 0 "fresh consumers"
+expect_stdout_has "cleanup consumers (stale when not updated for 7d)" "the default: [cleanup] consumer_ttl"
+expect_stdout_matches "^  local +standby-l +$oldest +[0-9]+s ago +ok$"
+expect_stdout_matches "^  sb1 +standby-s +$oldest +[0-9]+s ago +ok$"
+check "status took no cleanup lock on sb1" test ! -e "${ARCHIVE[sb1]}/.walferry-cleanup/sftp-lock"
+check "status made no cleanup state on sb2" test ! -e "${ARCHIVE[sb2]}/.walferry-cleanup"
+status --json
+expect_rc 0 "--json with consumers"
+check "--json with consumers is JSON" python3 -m json.tool "$OUT"
+check "--json: sb1's consumer and cutoff" grep -qF "\"consumers\":[{\"name\":\"standby-s\",\"cutoff\":\"$oldest\"," "$OUT"
+check "--json: the local consumer" grep -qF "\"consumers\":[{\"name\":\"standby-l\",\"cutoff\":\"$oldest\"," "$OUT"
+check "--json: sb2 has none" grep -qF '"consumers":[],"consumers_error":null' "$OUT"
+status --prometheus
+expect_rc 0 "--prometheus with consumers"
+check "promtool accepts the consumer metrics" promtool check metrics <"$OUT"
+expect_stdout_has 'walferry_cleanup_consumers{destination="sb1"} 1'
+expect_stdout_has 'walferry_cleanup_consumers{destination="local"} 1'
+expect_stdout_has 'walferry_cleanup_consumers_stale{destination="local"} 0'
+expect_stdout_matches '^walferry_cleanup_consumer_age_seconds\{destination="sb1",consumer="standby-s"\} [0-9]+$'
+
+# The local consumer last reported ten days ago, sb1's two days ago (their records rewritten as
+# record() writes them).
+record=${ARCHIVE[local]}/.walferry-cleanup/consumers/standby-l
+set_back() { write_as_user "$1" "$(printf 'cutoff = "%s"\nupdated = %s' "$oldest" $(($(date +%s) - $2 * 86400)))"; }
+set_back "$record" 10
+status
+expect_rc 1 "a stale consumer"
+expect_stdout_has "WARNING  local: cleanup consumer \"standby-l\" is stale: last updated "
+expect_stdout_matches "^  local +standby-l +$oldest +10d ago +STALE$"
+expect_stdout_matches "^  sb1 +standby-s +$oldest +[0-9]+s ago +ok$"
+status --json
+check "--json: the stale consumer" grep -qE '"name":"standby-l","cutoff":"[0-9A-F]{24}","updated":[0-9]+,"age_seconds":86[4-9][0-9]{3},"stale":true' "$OUT"
+check "--json status WARNING" grep -qF '{"format":1,"status":"WARNING","exit_status":1,' "$OUT"
+status --prometheus
+check "promtool accepts a stale consumer" promtool check metrics <"$OUT"
+expect_stdout_has 'walferry_cleanup_consumers_stale{destination="local"} 1'
+expect_stdout_has 'walferry_cleanup_consumers_stale{destination="sb1"} 0'
+status --stale-consumer 30d
+expect_rc 0 "--stale-consumer 30d: not stale"
+status --stale-consumer 0
+expect_rc 0 "--stale-consumer 0: never stale"
+status --stale-consumer soon
+expect_rc 3 "--stale-consumer soon: a usage error is UNKNOWN"
+expect_stderr_has "invalid duration"
+set_back "${ARCHIVE[sb1]}/.walferry-cleanup/consumers/standby-s" 2
+status --stale-consumer 1d
+expect_rc 1 "--stale-consumer 1d: sb1's consumer stale too"
+expect_stdout_has "WARNING  sb1: cleanup consumer \"standby-s\" is stale"
+expect_stdout_matches "^  sb1 +standby-s +$oldest +(47h|2d) ago +STALE$"
+
+# A damaged record: one line, WARNING.
+write_as_user "$record" 'cutoff = "nonsense"'
+status
+expect_rc 1 "a damaged consumer record"
+expect_stdout_matches "^  WARNING  local: cleanup consumers cannot be read, so no cleanup of it runs: cleanup consumer record \"[^\"]*standby-l\" is damaged"
+run "$CLEANUP" --forget-consumer standby-l "${ARCHIVE[local]}"
+expect_rc 0 "forget the local consumer"
+run "$CLEANUP" -c "$CFG" --forget-consumer standby-s sb1
+expect_rc 0 "forget sb1's consumer"
+status
+expect_rc 0 "no consumers left"
+check "no consumer table without consumers" bash -c "! grep -q 'cleanup consumers' '$OUT'"
 
 # --- 2. a middle segment deleted on sb1
 middle=$(find "${ARCHIVE[sb1]}" -name '00000002000000000000000*.zst' ! -name '*.partial.zst' | sort | sed -n 2p)

@@ -5,11 +5,13 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
+#include "store/local_consumer_store.h"
 #include "store/store.h"
 
 namespace walferry {
@@ -35,6 +37,9 @@ class MemoryStore final : public Store {
     void heal() { failure_.reset(); }
     // Runs inside put() just before the name is checked, e.g. to let a "concurrent" writer win.
     std::function<void(std::string_view name)> before_put;
+    // Where its cleanup consumers are recorded: files in this local directory, as for a local
+    // archive (LocalConsumerStore). None: the store cannot hold them (Error(kUnsupported)).
+    std::optional<std::string> consumer_dir;
 
     // ---- helpers for tests
     void set(std::string_view name, std::string_view content) {
@@ -108,6 +113,11 @@ class MemoryStore final : public Store {
         files.erase(it);
         removes.emplace_back(name);
         return true;
+    }
+
+    std::unique_ptr<ConsumerStore> consumers(ConsumerAccess access, int lock_wait_s) override {
+        if (!consumer_dir) return Store::consumers(access, lock_wait_s);
+        return std::make_unique<LocalConsumerStore>(*consumer_dir, access);
     }
 
     static constexpr std::size_t kChunk = 4096;

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "cli/open_store.h"
 #include "memory_store.h"
+#include "store/destination.h"
 
 namespace walferry::testing {
 
@@ -61,6 +62,9 @@ class MemoryDestinations {
         }
         std::vector<std::string> list() override { return target_.list(); }
         bool remove(std::string_view name) override { return target_.remove(name); }
+        std::unique_ptr<ConsumerStore> consumers(ConsumerAccess access, int lock_wait_s) override {
+            return target_.consumers(access, lock_wait_s);
+        }
 
       private:
         Store& target_;
@@ -74,5 +78,13 @@ class MemoryDestinations {
 
     std::map<std::string, Entry, std::less<>> entries_;
 };
+
+// A destination named `name` (its URL made up) whose store is MemoryDestinations' `name`.
+inline Destination memory_destination(const std::string& name) {
+    Destination d;
+    d.name = name;
+    d.location = parse_location("file:///walferry-test/" + name, "/");
+    return d;
+}
 
 }  // namespace walferry::testing

@@ -12,6 +12,7 @@
 #include "archive/sha256.h"
 #include "base/error.h"
 #include "store/s3/curl_transport.h"
+#include "store/s3/s3_consumer_store.h"
 
 namespace walferry {
 
@@ -413,6 +414,10 @@ bool S3Store::delete_object(const std::string& key) {
     S3Response response = execute(request);
     if (!is_2xx(response.status)) fail("cannot remove", request, response);
     return true;
+}
+
+std::unique_ptr<ConsumerStore> S3Store::consumers(ConsumerAccess access, int lock_wait_s) {
+    return std::make_unique<S3ConsumerStore>(*this, access, lock_wait_s);
 }
 
 }  // namespace walferry

@@ -61,6 +61,7 @@ class S3Store final : public Store {
     // ListObjectsV2 (delimiter '/': nothing below a further '/'), every page; '.'-names left out.
     std::vector<std::string> list() override;
     bool remove(std::string_view name) override;
+    std::unique_ptr<ConsumerStore> consumers(ConsumerAccess access, int lock_wait_s) override;
     // DeleteObjects, kMaxDeleteKeys a request.
     void remove_all(std::span<const std::string> names) override;
 

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "base/escape.h"
 #include "store/file_store.h"
+#include "store/sftp/sftp_consumer_store.h"
 #include "store/sftp/ssh_session.h"
 
 namespace walferry {
@@ -390,6 +391,10 @@ bool is_temp_of(std::string_view entry, std::string_view name) {
     if (entry.size() != stem.size() || !entry.starts_with(prefix)) return false;
     return std::all_of(entry.begin() + static_cast<std::ptrdiff_t>(prefix.size()), entry.end(),
                        [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::unique_ptr<ConsumerStore> SftpStore::consumers(ConsumerAccess access, int lock_wait_s) {
+    return std::make_unique<SftpConsumerStore>(*this, access, lock_wait_s);
 }
 
 }  // namespace walferry

@@ -46,6 +46,7 @@ class SftpStore final : public Store {
     // Regular files and links to them; hidden names (temp files) left out.
     std::vector<std::string> list() override;
     std::vector<ListedFile> list_files() override;
+    std::unique_ptr<ConsumerStore> consumers(ConsumerAccess access, int lock_wait_s) override;
     bool remove(std::string_view name) override;
 
     // The connection (opened now if needed) and the archive's path on the server, for state

@@ -31,6 +31,7 @@ class CleanupSetup {
   public:
     CleanupSetup() {
         MemoryStore& store = archive();
+        store.consumer_dir = dir_.path();
         store.set(kArchiveInfoName, format_archive_info({7, 15, 16u << 20}));
         for (int seg = 1; seg <= 6; ++seg) store.set(segment(seg), "stored segment");
     }

@@ -31,10 +31,7 @@ std::vector<std::uint8_t> stored(const PreparedWal& wal) {
 }
 
 Destination dest(const std::string& name) {
-    Destination d;
-    d.name = name;
-    d.location = parse_location("file:///walferry-test/" + name, "/");
-    return d;
+    return walferry::testing::memory_destination(name);
 }
 
 // Destinations "a" and "b": timeline 1 segments 1..4, timeline 2 from segment 5 (5..6).

@@ -20,6 +20,16 @@ TEST_CASE("status config: thresholds parse and default", "[config][status]") {
     CHECK(c.status.warn_lag == 4);
     CHECK(c.status.crit_lag == 40);
     CHECK(c.status.switch_timeout_seconds == 120);
+    CHECK_FALSE(c.status.stale_consumer_seconds);  // walferry-status then uses consumer_ttl
+    CHECK(parse_config("[status]\nstale_consumer = \"1d\"\n", "status.toml", "/")
+              .status.stale_consumer_seconds == 86400);
+    CHECK(parse_config("[status]\nstale_consumer = 0\n", "status.toml", "/")
+              .status.stale_consumer_seconds == 0);
+    CHECK_THAT(
+        error_message(
+            ErrorCode::kConfig,
+            [] { parse_config("[status]\nstale_consumer = \"soon\"\n", "status.toml", "/"); }),
+        Contains("status.stale_consumer"));
 }
 
 TEST_CASE("status config: an unknown or negative key is named", "[config][status]") {

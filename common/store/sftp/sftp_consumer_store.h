@@ -1,5 +1,5 @@
 // Cleanup consumers of an SFTP archive: the same layout and record format as a local archive
-// (consumer_registry.h), reached through the archive's SFTP connection.
+// (archive/consumer_registry.h), reached through the archive's SFTP connection.
 //
 //   <archive>/.walferry-cleanup/consumers/<NAME>   replaced as sftp_replace_file() describes
 //   <archive>/.walferry-cleanup/sftp-lock          created exclusively while recording and
@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <string>
 
-#include "cleanup/consumer_registry.h"
+#include "store/consumer_store.h"
 
 namespace walferry {
 
@@ -27,14 +27,15 @@ inline constexpr std::string_view kSftpLockName = "sftp-lock";
 
 class SftpConsumerStore final : public ConsumerStore {
   public:
-    // Like the local registry: creates the state folder when `create`, else an archive without
-    // one has no consumers and no lock is taken.
-    SftpConsumerStore(SftpStore& archive, bool create, int lock_wait_s);
+    // Like the local store (ConsumerAccess): kCreate creates the state folder, an archive
+    // without one has no consumers and no lock is taken; kRead takes no lock.
+    SftpConsumerStore(SftpStore& archive, ConsumerAccess access, int lock_wait_s);
     ~SftpConsumerStore() override;
     SftpConsumerStore(const SftpConsumerStore&) = delete;
     SftpConsumerStore& operator=(const SftpConsumerStore&) = delete;
 
     bool has_state() const override { return has_state_; }
+    bool locked() const override { return locked_; }
     std::vector<std::string> entries() override;
     std::optional<std::string> read(const std::string& entry, std::size_t max_bytes) override;
     void publish(const std::string& temp, const std::string& name,
@@ -51,12 +52,5 @@ class SftpConsumerStore final : public ConsumerStore {
     bool has_state_ = false;
     bool locked_ = false;
 };
-
-// What a lock file says of its holder, on one line: "host db2, pid 4711, since <time>". Exposed
-// for tests.
-std::string describe_lock_holder(std::string_view content);
-
-// This process as a lock's holder: "host=<hostname>\npid=<pid>\ntime=<unix time>\n".
-std::string lock_holder_record();
 
 }  // namespace walferry

@@ -1,7 +1,8 @@
-// Cleanup consumers recorded in the archive, and the keep_backups cutoff of --prune.
-#include "cleanup/consumer_registry.h"
+// Cleanup consumers recorded in a local archive: the record format, names, the lock.
+#include "archive/consumer_registry.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -13,11 +14,10 @@
 #include <vector>
 
 #include "base/error.h"
-#include "cleanup/archive_view.h"
-#include "cleanup/prune_sources.h"
 #include "expect_error.h"
 #include "file_size_limit.h"
 #include "scratch_dir.h"
+#include "store/local_consumer_store.h"
 
 using namespace walferry;
 using Catch::Contains;
@@ -26,6 +26,10 @@ using test_errors::error_message;
 namespace {
 
 const std::string kConsumers = std::string(kCleanupStateDir) + "/consumers";
+
+ConsumerRegistry local_registry(const std::string& dir, ConsumerAccess access) {
+    return ConsumerRegistry(std::make_unique<LocalConsumerStore>(dir, access));
+}
 
 bool exists(const std::string& path) {
     struct stat st {};
@@ -37,29 +41,12 @@ std::string damaged_record_error(const std::string& content) {
     ScratchDir dir;
     std::filesystem::create_directories(dir / kConsumers);
     dir.write(kConsumers + "/pg2", content);
-    ConsumerRegistry registry(dir.path(), false);
+    ConsumerRegistry registry = local_registry(dir.path(), ConsumerAccess::kLock);
     INFO("record: " << content);
     std::string msg = error_message(ErrorCode::kInvalidState, [&] { registry.load(); });
     CHECK_THAT(msg, Contains("--forget-consumer pg2"));
     CHECK(test_errors::printable(msg));
     return msg;
-}
-
-std::vector<ArchiveEntry> entries(std::initializer_list<const char*> names) {
-    std::vector<ArchiveEntry> out;
-    for (const char* name : names) {
-        ArchiveEntry e;
-        e.stored = name;
-        e.is_wal = try_parse_wal_name(name, e.name);
-        out.push_back(e);
-    }
-    return out;
-}
-
-// `got` must be exactly the plain segment `want` (kind, no offset, no .zst).
-void check_cut(const WalName& got, const char* want) {
-    INFO("got " << got.wal_file_name() << (got.compressed ? " (.zst)" : ""));
-    CHECK(got == parse_wal_name(want));
 }
 
 }  // namespace
@@ -68,7 +55,7 @@ TEST_CASE("cleanup consumers: record, load, re-record and forget round trip",
           "[consumer_registry]") {
     ScratchDir dir;
     {
-        ConsumerRegistry registry(dir.path(), true);
+        ConsumerRegistry registry = local_registry(dir.path(), ConsumerAccess::kCreate);
         registry.record("standby1", parse_wal_name("00000003000000000000000C"), 1700000000);
         registry.record("server.pg-2_b", parse_wal_name("000000040000001A000000FF"), 1700000100);
         registry.record("keep-backups", parse_wal_name("000000010000000000000004"), 5);
@@ -76,7 +63,7 @@ TEST_CASE("cleanup consumers: record, load, re-record and forget round trip",
     CHECK(dir.read(kConsumers + "/standby1") ==
           "cutoff = \"00000003000000000000000C\"\nupdated = 1700000000\n");
 
-    ConsumerRegistry registry(dir.path(), false);
+    ConsumerRegistry registry = local_registry(dir.path(), ConsumerAccess::kLock);
     std::vector<ConsumerRecord> records = registry.load();
     REQUIRE(records.size() == 3);
     CHECK(records[0].name == "keep-backups");  // sorted by name
@@ -107,7 +94,7 @@ TEST_CASE("cleanup consumers: record, load, re-record and forget round trip",
 TEST_CASE("cleanup consumers: an archive without cleanup state has none and gets none",
           "[consumer_registry]") {
     ScratchDir dir;
-    ConsumerRegistry registry(dir.path(), false);
+    ConsumerRegistry registry = local_registry(dir.path(), ConsumerAccess::kLock);
     CHECK(registry.load().empty());
     CHECK_FALSE(registry.forget("standby1"));
     error_message(ErrorCode::kInternal, [&] {
@@ -137,7 +124,7 @@ TEST_CASE("cleanup consumers: a damaged record stops the cleanup", "[consumer_re
 
 TEST_CASE("cleanup consumers: one good record does not hide a damaged one", "[consumer_registry]") {
     ScratchDir dir;
-    ConsumerRegistry registry(dir.path(), true);
+    ConsumerRegistry registry = local_registry(dir.path(), ConsumerAccess::kCreate);
     registry.record("a", parse_wal_name("000000010000000000000004"), 1);
     dir.write(kConsumers + "/b", "cutoff = \"nonsense\"\nupdated = 1\n");
     CHECK_THAT(error_message(ErrorCode::kInvalidState, [&] { registry.load(); }),
@@ -147,7 +134,7 @@ TEST_CASE("cleanup consumers: one good record does not hide a damaged one", "[co
 TEST_CASE("cleanup consumers: a record that cannot be written whole is an error naming why",
           "[consumer_registry]") {
     ScratchDir dir;
-    ConsumerRegistry registry(dir.path(), true);
+    ConsumerRegistry registry = local_registry(dir.path(), ConsumerAccess::kCreate);
     std::string msg;
     {
         // The first write() of the record is short (16 of its bytes), the next one fails.
@@ -181,7 +168,7 @@ TEST_CASE("cleanup consumer names: letters, digits, '_', '-', '.', not leading '
         CHECK(test_errors::printable(msg));
     }
     ScratchDir dir;
-    ConsumerRegistry registry(dir.path(), true);
+    ConsumerRegistry registry = local_registry(dir.path(), ConsumerAccess::kCreate);
     error_message(ErrorCode::kUsage, [&] {
         registry.record("../escape", parse_wal_name("000000010000000000000004"), 1);
     });
@@ -195,9 +182,9 @@ TEST_CASE("cleanup consumers: a second cleanup waits for the first one's lock",
     std::atomic<bool> second_has_lock{false};
     std::thread second;
     {
-        ConsumerRegistry first(dir.path(), true);
+        ConsumerRegistry first = local_registry(dir.path(), ConsumerAccess::kCreate);
         second = std::thread([&] {
-            ConsumerRegistry registry(dir.path(), true);
+            ConsumerRegistry registry = local_registry(dir.path(), ConsumerAccess::kCreate);
             second_has_lock = true;
         });
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -207,35 +194,47 @@ TEST_CASE("cleanup consumers: a second cleanup waits for the first one's lock",
     CHECK(second_has_lock);
 }
 
-TEST_CASE("cleanup keep_backups_cutoff: the start segment of the N-th newest backup",
-          "[prune_sources]") {
-    auto archive =
-        entries({"000000010000000000000004.00000028.backup", "000000010000000000000004",
-                 "000000020000000000000007.00000060.backup.zst", "walferry.info",
-                 "00000003000000000000000C.00000028.backup", "00000003.history",
-                 "00000003000000000000000C.000000D8.backup", "00000003000000000000000E"});
-    check_cut(keep_backups_cutoff(archive, 1), "00000003000000000000000C");
-    check_cut(keep_backups_cutoff(archive, 2), "00000003000000000000000C");  // two began in C
-    check_cut(keep_backups_cutoff(archive, 3), "000000020000000000000007");  // a segment, no .zst
-    check_cut(keep_backups_cutoff(archive, 4), "000000010000000000000004");
-    // Fewer backups than asked for: keep from the oldest one there is.
-    check_cut(keep_backups_cutoff(archive, 100), "000000010000000000000004");
+TEST_CASE("cleanup consumers: read-only, nothing is created and no lock is taken",
+          "[consumer_registry]") {
+    ScratchDir dir;
+    // No cleanup state: no consumers, and still none.
+    CHECK(local_registry(dir.path(), ConsumerAccess::kRead).load().empty());
+    CHECK_FALSE(exists(dir / std::string(kCleanupStateDir)));
+
+    local_registry(dir.path(), ConsumerAccess::kCreate)
+        .record("sb1", parse_wal_name("000000010000000000000004"), 7);
+    const std::string lock = dir / (std::string(kCleanupStateDir) + "/lock");
+    REQUIRE(::unlink(lock.c_str()) == 0);
+    {
+        // A cleanup holding the lock (it would block a second flock() in this process too).
+        ConsumerRegistry held = local_registry(dir.path(), ConsumerAccess::kLock);
+        REQUIRE(exists(lock));
+        std::vector<ConsumerRecord> records =
+            local_registry(dir.path(), ConsumerAccess::kRead).load();
+        REQUIRE(records.size() == 1);
+        CHECK(records[0].name == "sb1");
+        CHECK(records[0].updated == 7);
+    }
+    REQUIRE(::unlink(lock.c_str()) == 0);
+    CHECK(local_registry(dir.path(), ConsumerAccess::kRead).load().size() == 1);
+    CHECK_FALSE(exists(lock));
+    // A read-only registry records nothing either.
+    ScratchDir empty;
+    error_message(ErrorCode::kInternal, [&] {
+        local_registry(empty.path(), ConsumerAccess::kRead)
+            .record("sb1", parse_wal_name("000000010000000000000004"), 1);
+    });
+    CHECK_FALSE(exists(empty / std::string(kCleanupStateDir)));
 }
 
-TEST_CASE("cleanup keep_backups_cutoff orders by position, across log ids", "[prune_sources]") {
-    auto archive = entries({"0000000100000008000000FF.00000028.backup",
-                            "00000002000000090000000A.00000028.backup",
-                            "00000001000000090000000A.00000020.backup"});
-    check_cut(keep_backups_cutoff(archive, 1), "00000002000000090000000A");
-    check_cut(keep_backups_cutoff(archive, 2), "00000001000000090000000A");
-    check_cut(keep_backups_cutoff(archive, 3), "0000000100000008000000FF");
-}
-
-TEST_CASE("cleanup keep_backups_cutoff without any .backup file removes nothing",
-          "[prune_sources]") {
-    auto archive = entries({"000000010000000000000004", "00000002.history", "notes.txt",
-                            "000000010000000000000004.partial"});
-    CHECK_THAT(error_message(ErrorCode::kInvalidState, [&] { keep_backups_cutoff(archive, 2); }),
-               Contains("keep_backups = 2") && Contains("no .backup file"));
-    error_message(ErrorCode::kInvalidState, [&] { keep_backups_cutoff({}, 1); });
+TEST_CASE("cleanup consumers: read-only, a damaged record is the same error",
+          "[consumer_registry]") {
+    ScratchDir dir;
+    std::filesystem::create_directories(dir / kConsumers);
+    dir.write(kConsumers + "/pg2", "cutoff = \"nonsense\"\nupdated = 1\n");
+    const std::string msg = error_message(ErrorCode::kInvalidState, [&] {
+        local_registry(dir.path(), ConsumerAccess::kRead).load();
+    });
+    CHECK_THAT(msg, Contains("consumers/pg2\" is damaged") && Contains("--forget-consumer pg2"));
+    CHECK(msg.find('\n') == std::string::npos);
 }

@@ -1,11 +1,11 @@
-#include "cleanup/s3_consumer_store.h"
+#include "store/s3/s3_consumer_store.h"
 
 #include <charconv>
 #include <ctime>
 #include <thread>
 
 #include "base/error.h"
-#include "cleanup/sftp_consumer_store.h"
+#include "store/lock_holder.h"
 #include "store/s3/s3_store.h"
 
 namespace walferry {
@@ -45,12 +45,13 @@ bool s3_lock_expired(std::int64_t last_modified, std::int64_t now) {
     return last_modified > 0 && now > 0 && now - last_modified > kS3LockTtlSeconds;
 }
 
-S3ConsumerStore::S3ConsumerStore(S3Store& archive, bool create, int lock_wait_s)
+S3ConsumerStore::S3ConsumerStore(S3Store& archive, ConsumerAccess access, int lock_wait_s)
     : store_(archive),
       state_(std::string(kCleanupStateDir) + "/"),
       consumers_(state_ + "consumers/") {
-    if (!create && store_.list_objects(state_).empty()) return;
+    if (access != ConsumerAccess::kCreate && store_.list_objects(state_).empty()) return;
     has_state_ = true;
+    if (access == ConsumerAccess::kRead) return;
     lock(lock_wait_s);
     store_.before_remove = [this] { check_held(); };
 }

@@ -1,5 +1,5 @@
 // Cleanup consumers of an s3:// archive: the same records as a local archive
-// (consumer_registry.h), one object each, and a lock made of create-only objects.
+// (archive/consumer_registry.h), one object each, and a lock made of create-only objects.
 //
 //   PREFIX/.walferry-cleanup/consumers/<NAME>        one PUT replaces it whole (S3 PUTs are
 //                                                    atomic: no temp object is needed)
@@ -26,7 +26,7 @@
 #include <optional>
 #include <string>
 
-#include "cleanup/consumer_registry.h"
+#include "store/consumer_store.h"
 
 namespace walferry {
 
@@ -38,14 +38,15 @@ inline constexpr std::string_view kS3LockPrefix = "s3-lock.";
 
 class S3ConsumerStore final : public ConsumerStore {
   public:
-    // Like the local registry: `create` makes the state (and takes the lock); otherwise an
-    // archive with no state object has no consumers and no lock is taken.
-    S3ConsumerStore(S3Store& archive, bool create, int lock_wait_s);
+    // Like the local store (ConsumerAccess): kCreate makes the state (and takes the lock); an
+    // archive with no state object has no consumers and no lock is taken; kRead takes none.
+    S3ConsumerStore(S3Store& archive, ConsumerAccess access, int lock_wait_s);
     ~S3ConsumerStore() override;
     S3ConsumerStore(const S3ConsumerStore&) = delete;
     S3ConsumerStore& operator=(const S3ConsumerStore&) = delete;
 
     bool has_state() const override { return has_state_; }
+    bool locked() const override { return generation_ != 0; }
     std::vector<std::string> entries() override;
     std::optional<std::string> read(const std::string& entry, std::size_t max_bytes) override;
     void publish(const std::string& temp, const std::string& name,

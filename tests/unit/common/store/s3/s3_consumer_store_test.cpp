@@ -1,5 +1,5 @@
 // The S3 cleanup lock's rules that need no server (the lock itself runs against RGW in e2e).
-#include "cleanup/s3_consumer_store.h"
+#include "store/s3/s3_consumer_store.h"
 
 #include <catch2/catch.hpp>
 

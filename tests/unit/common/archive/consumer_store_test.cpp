@@ -1,17 +1,19 @@
 // ConsumerRegistry over its ConsumerStore interface: the record format and the recovery of a
 // replace that stopped half-way (SFTP replaces a record in two steps), shared by local and SFTP
-// archives; and the lock holder's description of SFTP archives.
+// archives.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "archive/consumer_registry.h"
 #include "base/error.h"
-#include "cleanup/consumer_registry.h"
-#include "cleanup/sftp_consumer_store.h"
 #include "expect_error.h"
 #include "scratch_dir.h"
+#include "store/local_consumer_store.h"
 
 using namespace walferry;
 using Catch::Contains;
@@ -25,13 +27,16 @@ class MemoryConsumerStore final : public ConsumerStore {
   public:
     explicit MemoryConsumerStore(std::map<std::string, std::string>& files) : files_(files) {}
     bool has_state() const override { return true; }
+    bool locked() const override { return is_locked; }
     std::vector<std::string> entries() override {
+        if (on_entries) on_entries();
         std::vector<std::string> out;
         for (const auto& [name, text] : files_) out.push_back(name);
         return out;
     }
     std::optional<std::string> read(const std::string& entry, std::size_t) override {
         if (entry == unreadable) throw Error(read_error, "cannot read \"mem:" + entry + "\"");
+        if (on_read) on_read(entry);
         auto it = files_.find(entry);
         if (it == files_.end()) return std::nullopt;
         return it->second;
@@ -48,6 +53,10 @@ class MemoryConsumerStore final : public ConsumerStore {
     std::string where(const std::string& entry) const override { return "mem:" + entry; }
 
     bool die_before_rename = false;
+    bool is_locked = true;  // false: as ConsumerAccess::kRead, other writers may run meanwhile
+    // Run before each entries() and read(): another writer's step at that moment.
+    std::function<void()> on_entries;
+    std::function<void(const std::string& entry)> on_read;
     std::string unreadable;  // read() of this entry fails with read_error
     ErrorCode read_error = ErrorCode::kIo;
 
@@ -143,7 +152,8 @@ TEST_CASE("cleanup consumer store: a local archive recovers a complete temp reco
     const std::string consumers = std::string(kCleanupStateDir) + "/consumers";
     std::filesystem::create_directories(dir / consumers);
     dir.write(consumers + "/.c.tmp", "cutoff = \"000000010000000000000009\"\nupdated = 5\n");
-    ConsumerRegistry registry(dir.path(), false);
+    ConsumerRegistry registry(
+        std::make_unique<LocalConsumerStore>(dir.path(), ConsumerAccess::kLock));
     auto records = registry.load();
     REQUIRE(records.size() == 1);
     CHECK(records[0].name == "c");
@@ -152,14 +162,87 @@ TEST_CASE("cleanup consumer store: a local archive recovers a complete temp reco
     CHECK(registry.load().empty());
 }
 
-TEST_CASE("cleanup sftp lock: the holder in one line", "[consumer_store]") {
-    CHECK(describe_lock_holder("host=db2\npid=4711\ntime=0\n") ==
-          "host db2, pid 4711, since 1970-01-01 00:00:00 UTC");
-    CHECK(describe_lock_holder("pid=1\nhost=a\n") == "host a, pid 1");
-    CHECK(describe_lock_holder("") == "an unknown holder");
-    CHECK(describe_lock_holder("garbage\n\x01") == "an unknown holder");
-    const std::string odd =
-        describe_lock_holder("host=a\nb\x01\npid=99999999999999999999999\ntime=x");
-    CHECK(odd.find('\n') == std::string::npos);
-    CHECK(odd.find('\x01') == std::string::npos);
+TEST_CASE("cleanup consumer store: read unlocked, a record replaced under the reader is read whole",
+          "[consumer_store]") {
+    const std::string four = "cutoff = \"000000010000000000000004\"\nupdated = 100\n";
+    const std::string nine = "cutoff = \"000000010000000000000009\"\nupdated = 200\n";
+    std::map<std::string, std::string> files{{"a", four}, {"b", four}};
+    auto owned = std::make_unique<MemoryConsumerStore>(files);
+    MemoryConsumerStore& store = *owned;
+    store.is_locked = false;
+    const ConsumerRegistry registry(std::move(owned));
+    // An SFTP writer replaces "a" right before the reader reads it: the complete temp record
+    // and no final name; then, before the temp is read, it renames it.
+    int reads_of_a = 0;
+    store.on_read = [&](const std::string& entry) {
+        if (entry == "a" && ++reads_of_a == 1) {
+            files[".a.tmp"] = nine;
+            files.erase("a");
+        } else if (entry == ".a.tmp") {
+            files["a"] = files.at(".a.tmp");
+            files.erase(".a.tmp");
+            files[".a.tmp"] = "cutoff = \"00000001";  // and a next replace begins
+        }
+    };
+    std::vector<ConsumerRecord> records = registry.load();
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].name == "a");
+    CHECK(records[0].cutoff == kNine);
+    CHECK(records[0].updated == 200);
+    CHECK(records[1].cutoff == kFour);
+    // Forgotten under the reader: simply absent, no error (under the lock it would be one).
+    store.on_read = [&](const std::string& entry) {
+        if (entry == "b") files.erase("b");
+    };
+    files.erase(".a.tmp");
+    records = registry.load();
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].name == "a");
+}
+
+TEST_CASE("cleanup consumer store: read unlocked, a consumer the listing missed is found",
+          "[consumer_store]") {
+    const std::string four = "cutoff = \"000000010000000000000004\"\nupdated = 100\n";
+    std::map<std::string, std::string> files{{"a", four}, {"b", four}};
+    auto owned = std::make_unique<MemoryConsumerStore>(files);
+    MemoryConsumerStore& store = *owned;
+    store.is_locked = false;
+    const ConsumerRegistry registry(std::move(owned));
+    // The first listing runs into a rename of "b" and sees neither of its names.
+    int listings = 0;
+    std::string hidden;
+    store.on_entries = [&] {
+        if (++listings == 1) {
+            hidden = files.at("b");
+            files.erase("b");
+        } else if (!hidden.empty()) {
+            files["b"] = std::exchange(hidden, {});
+        }
+    };
+    std::vector<ConsumerRecord> records = registry.load();
+    REQUIRE(records.size() == 2);
+    CHECK(records[1].name == "b");
+    CHECK(listings >= 3);  // the listings around the second read agreed
+    // Locked, one listing is the truth: no second one.
+    listings = 0;
+    store.on_entries = [&] { ++listings; };
+    store.is_locked = true;
+    CHECK(registry.load().size() == 2);
+    CHECK(listings == 1);
+}
+
+TEST_CASE("cleanup consumer store: read unlocked, records that never stop changing are an error",
+          "[consumer_store]") {
+    std::map<std::string, std::string> files;
+    auto owned = std::make_unique<MemoryConsumerStore>(files);
+    MemoryConsumerStore& store = *owned;
+    store.is_locked = false;
+    const ConsumerRegistry registry(std::move(owned));
+    int listings = 0;
+    store.on_entries = [&] {
+        files["c" + std::to_string(++listings)] =
+            "cutoff = \"000000010000000000000004\"\nupdated = 1\n";
+    };
+    CHECK_THAT(error_message(ErrorCode::kUnavailable, [&] { registry.load(); }),
+               Contains("kept changing"));
 }
