@@ -54,6 +54,10 @@ dpkg-deb --info "$deb"
 dpkg-deb --contents "$deb"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/walferry-package.XXXXXX")
+# The checks keep every spool in their work dirs (as scripts/test.sh's tests do): a system
+# default /var/lib/walferry made here, root-owned, would change what later runs see.
+system_spool_was_there=0
+[[ -e /var/lib/walferry ]] && system_spool_was_there=1
 installed=0
 finish() {
   local rc=$?
@@ -166,10 +170,13 @@ echo "  $example parses (a copy with a misspelt key: exit 7, $(cat "$work/typo.e
 echo "== the store modules, loaded by the installed binaries"
 # Nothing listens on 127.0.0.1:1: a loaded sftp:// backend says it cannot connect (WF012); the
 # s3:// backend asks for credentials (WF010) before it sends anything. A module not found: WF014.
+# The spool (where a push notes an unreachable destination) is in the work dir, never the
+# system default /var/lib/walferry.
+printf 'spool = "%s"\n' "$work/spool" >"$work/modules.toml"
 expect_backend() {
   local url=$1 want=$2 err
   err=$(env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
-    "$bin/walferry-push" "$work/00000002.history" "$url" 2>&1 >/dev/null) || true
+    "$bin/walferry-push" -c "$work/modules.toml" "$work/00000002.history" "$url" 2>&1 >/dev/null) || true
   grep -q "($want)" <<<"$err" || fail "walferry-push to $url: expected $want, got: $err"
   echo "  $url: $err"
 }
@@ -195,4 +202,7 @@ echo "== log-shipping cycle with the installed binaries"
 WALFERRY_BIN_DIR=$bin WALFERRY_PGBENCH_SECONDS=${WALFERRY_PGBENCH_SECONDS:-15} \
   bash tests/e2e/pg_archive_cycle_test.sh </dev/null
 
+if ((system_spool_was_there == 0)) && [[ -e /var/lib/walferry ]]; then
+  fail "a package check created /var/lib/walferry (checks must keep their spool in their work dir)"
+fi
 echo "package checks passed in ${SECONDS}s"
