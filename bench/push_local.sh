@@ -24,12 +24,11 @@ medians() { json_field median "$1"; }
 cpu_means() { paste <(json_field user "$1") <(json_field system "$1") | awk '{ printf "%.1f\n", $1 + $2 }'; }
 # json_field KEY JSON: the number under "KEY" in every hyperfine result, in milliseconds.
 json_field() { grep -o "\"$1\": *[0-9.e+-]*" "$2" | awk -F': *' '{ printf "%.2f\n", $2 * 1000 }'; }
-# ratio A B, ratio3 A B: A / B with 2 or 3 decimals.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# ratio3 A B: A / B with 3 decimals (ratio, with 2: bench/lib.sh).
 ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
-# shellcheck source=tests/e2e/lib.sh
-source "$repo/tests/e2e/lib.sh"
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 for tool in hyperfine pgbackrest zstd; do
   command -v "$tool" >/dev/null || fail "$tool not found (run scripts/install-deps.sh)"
 done
